@@ -1,0 +1,59 @@
+/*
+ * proto.h - the MPI message protocol between master (rank 0) and workers
+ * (docs/protocol.md). Every message is one MPI_BYTE message on tag
+ * ASW_TAG on the sweep's own communicator: a fixed header followed by a
+ * payload (JSON text) whose length the header states. Receivers size the
+ * buffer with MPI_Probe + MPI_Get_count. No pointers travel.
+ */
+#ifndef ASW_PROTO_H
+#define ASW_PROTO_H
+
+#include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ASW_PROTO_VERSION 1u
+#define ASW_TAG 7101
+#define ASW_MAX_PAYLOAD ((size_t)64 << 20)
+
+enum asw_msg_type {
+    ASW_MSG_READY = 1,  /* worker -> master: give me work */
+    ASW_MSG_RESULT = 2, /* worker -> master: result of a unit (and ready) */
+    ASW_MSG_WORK = 3,   /* master -> worker: a unit to process */
+    ASW_MSG_STOP = 4,   /* master -> worker: no more work, exit */
+};
+
+struct asw_msg_hdr {
+    uint32_t version;
+    uint32_t type;
+    int32_t status;       /* asw_status for RESULT, 0 otherwise */
+    uint32_t reserved;
+    char unit_id[64];     /* NUL-terminated */
+    uint64_t payload_len; /* bytes following the header */
+};
+
+struct asw_msg {
+    struct asw_msg_hdr hdr;
+    char *payload; /* NUL-terminated copy of the payload (owned), or NULL */
+    int source;    /* sender rank */
+};
+
+/*
+ * Send one message (blocking standard send). payload may be NULL.
+ * Returns 0 or an MPI error class.
+ */
+int asw_msg_send(MPI_Comm comm, int dest, enum asw_msg_type type,
+                 int32_t status, const char *unit_id, const char *payload,
+                 size_t len);
+
+/*
+ * Receive the next message from source (MPI_ANY_SOURCE allowed) into *m.
+ * A message that is too short, has another version, or a payload length
+ * that disagrees with its size is a protocol violation: returns -1 with
+ * a log line (the caller aborts). Free with asw_msg_free.
+ */
+int asw_msg_recv(MPI_Comm comm, int source, struct asw_msg *m);
+
+void asw_msg_free(struct asw_msg *m);
+
+#endif

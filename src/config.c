@@ -1,0 +1,420 @@
+#include "config.h"
+
+#include "buf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_CONFIG_BYTES (1 << 20)
+#define MAX_EXPAND_DEPTH 8
+
+int asw_strlist_split(struct asw_strlist *out, const char *s)
+{
+    const char *p = s;
+    while (*p) {
+        while (*p && (*p == ',' || isspace((unsigned char)*p)))
+            p++;
+        const char *start = p;
+        while (*p && *p != ',' && !isspace((unsigned char)*p))
+            p++;
+        if (p == start)
+            continue;
+        char **v = realloc(out->v, (out->n + 1) * sizeof *v);
+        if (!v)
+            return ASW_ENOMEM;
+        out->v = v;
+        if (!(v[out->n] = strndup(start, (size_t)(p - start))))
+            return ASW_ENOMEM;
+        out->n++;
+    }
+    return 0;
+}
+
+void asw_strlist_free(struct asw_strlist *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+static int expand_into(struct asw_buf *b, const char *s, size_t len,
+                       int depth, struct asw_err *err)
+{
+    if (depth > MAX_EXPAND_DEPTH)
+        return asw_err_set(err, ASW_ECONFIG, "config",
+                           "${...} nested more than %d deep",
+                           MAX_EXPAND_DEPTH);
+    size_t i = 0;
+    while (i < len) {
+        if (s[i] != '$' || i + 1 >= len || s[i + 1] != '{') {
+            if (asw_buf_append(b, &s[i], 1))
+                return asw_err_set(err, ASW_ETOOBIG, "config",
+                                   "expanded value too long");
+            i++;
+            continue;
+        }
+        /* Find the matching brace, allowing nested ${...} in defaults. */
+        size_t j = i + 2, level = 1;
+        while (j < len && level) {
+            if (s[j] == '$' && j + 1 < len && s[j + 1] == '{') {
+                level++;
+                j += 2;
+                continue;
+            }
+            if (s[j] == '}')
+                level--;
+            j++;
+        }
+        if (level)
+            return asw_err_set(err, ASW_ECONFIG, "config",
+                               "unterminated ${ in '%.*s'", (int)len, s);
+        const char *body = s + i + 2;
+        size_t blen = j - 1 - (i + 2);
+        const char *dflt = NULL;
+        size_t nlen = blen, dlen = 0;
+        for (size_t k = 0; k + 1 < blen; k++) {
+            if (body[k] == ':' && body[k + 1] == '-') {
+                nlen = k;
+                dflt = body + k + 2;
+                dlen = blen - k - 2;
+                break;
+            }
+        }
+        char name[128];
+        if (nlen == 0 || nlen >= sizeof name)
+            return asw_err_set(err, ASW_ECONFIG, "config",
+                               "bad variable name in '%.*s'", (int)len, s);
+        memcpy(name, body, nlen);
+        name[nlen] = '\0';
+        for (size_t k = 0; k < nlen; k++)
+            if (!isalnum((unsigned char)name[k]) && name[k] != '_')
+                return asw_err_set(err, ASW_ECONFIG, "config",
+                                   "bad variable name '%s'", name);
+        const char *val = getenv(name);
+        if (val && *val) {
+            if (asw_buf_puts(b, val))
+                return asw_err_set(err, ASW_ETOOBIG, "config",
+                                   "expanded value too long");
+        } else if (dflt) {
+            int rc = expand_into(b, dflt, dlen, depth + 1, err);
+            if (rc)
+                return rc;
+        } else if (!val) {
+            return asw_err_set(err, ASW_ECONFIG, "config",
+                               "environment variable %s is not set (use "
+                               "${%s:-default} for a fallback)",
+                               name, name);
+        }
+        i = j;
+    }
+    return 0;
+}
+
+char *asw_config_expand(const char *s, struct asw_err *err)
+{
+    struct asw_buf b;
+    asw_buf_init(&b, 64 * 1024);
+    if (asw_buf_append(&b, "", 0) ||
+        expand_into(&b, s, strlen(s), 0, err)) {
+        if (!b.data)
+            asw_err_set(err, ASW_ENOMEM, "config", "out of memory");
+        asw_buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}
+
+struct parse_ctx {
+    struct asw_config *cfg;
+    struct asw_err *err;
+    const char *path;
+    int line_no;
+    int failed;
+};
+
+static int parse_bool(const char *v, int *out)
+{
+    static const char *t[] = {"1", "true", "yes", "on"};
+    static const char *f[] = {"0", "false", "no", "off"};
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(v, t[i]) == 0)
+            return *out = 1, 0;
+        if (strcasecmp(v, f[i]) == 0)
+            return *out = 0, 0;
+    }
+    return -1;
+}
+
+static int parse_long(const char *v, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || end == v || *end || x < lo || x > hi)
+        return -1;
+    *out = x;
+    return 0;
+}
+
+static int set_str(char **dst, const char *v)
+{
+    free(*dst);
+    *dst = strdup(v);
+    return *dst ? 0 : -1;
+}
+
+/* Validate list values that reach ADQL: the quoting function makes them
+ * harmless, but a band "x" or cycle "20a9" is a user error to report. */
+static int check_bands(const struct asw_strlist *l, const char **bad)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        long b;
+        if (parse_long(l->v[i], 1, 10, &b))
+            return *bad = l->v[i], -1;
+    }
+    return 0;
+}
+
+static int check_cycles(const struct asw_strlist *l, const char **bad)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        long y;
+        if (strlen(l->v[i]) != 4 || parse_long(l->v[i], 2011, 2100, &y))
+            return *bad = l->v[i], -1;
+    }
+    return 0;
+}
+
+static int handler(void *user, const char *section, const char *key,
+                   const char *raw, int lineno)
+{
+    struct parse_ctx *c = user;
+    struct asw_config *cfg = c->cfg;
+    const char *bad = NULL;
+    long n;
+    int ok = 1;
+    if (c->failed)
+        return 0;
+    char *v = asw_config_expand(raw, c->err);
+    if (!v) {
+        char msg[ASW_ERR_MSG_MAX];
+        snprintf(msg, sizeof msg, "%s", c->err ? c->err->msg : "");
+        asw_err_set(c->err, ASW_ECONFIG, "config", "%s:%d: [%s] %s: %s",
+                    c->path, lineno, section, key, msg);
+        c->failed = 1;
+        return 0;
+    }
+#define IS(s, k) (strcmp(section, s) == 0 && strcmp(key, k) == 0)
+    if (IS("archive", "mirrors")) {
+        asw_strlist_free(&cfg->mirrors);
+        ok = !asw_strlist_split(&cfg->mirrors, v);
+        for (size_t i = 0; ok && i < cfg->mirrors.n; i++)
+            if (strncmp(cfg->mirrors.v[i], "http://", 7) &&
+                strncmp(cfg->mirrors.v[i], "https://", 8))
+                ok = 0, bad = cfg->mirrors.v[i];
+    } else if (IS("archive", "targets")) {
+        asw_strlist_free(&cfg->targets);
+        ok = !asw_strlist_split(&cfg->targets, v);
+    } else if (IS("archive", "bands")) {
+        asw_strlist_free(&cfg->bands);
+        ok = !asw_strlist_split(&cfg->bands, v) &&
+             !check_bands(&cfg->bands, &bad);
+    } else if (IS("archive", "cycles")) {
+        asw_strlist_free(&cfg->cycles);
+        ok = !asw_strlist_split(&cfg->cycles, v) &&
+             !check_cycles(&cfg->cycles, &bad);
+    } else if (IS("archive", "projects")) {
+        asw_strlist_free(&cfg->projects);
+        ok = !asw_strlist_split(&cfg->projects, v);
+    } else if (IS("archive", "public_only")) {
+        ok = !parse_bool(v, &cfg->public_only);
+    } else if (IS("archive", "include_7m")) {
+        ok = !parse_bool(v, &cfg->include_7m);
+    } else if (IS("archive", "maxrec")) {
+        ok = !parse_long(v, 0, 100000000, &cfg->maxrec);
+    } else if (IS("pipeline", "mode")) {
+        ok = (strcmp(v, "products") == 0 || strcmp(v, "casa") == 0) &&
+             !set_str(&cfg->mode, v);
+    } else if (IS("scratch", "dir")) {
+        ok = *v && !set_str(&cfg->scratch_dir, v);
+    } else if (IS("scratch", "keep")) {
+        ok = !parse_bool(v, &cfg->keep_files);
+    } else if (IS("output", "catalogue")) {
+        ok = *v && !set_str(&cfg->catalogue, v);
+    } else if (IS("run", "resume")) {
+        ok = !parse_bool(v, &cfg->resume);
+    } else if (IS("run", "max_attempts")) {
+        ok = !parse_long(v, 1, 100, &n);
+        cfg->max_attempts = (int)n;
+    } else if (IS("run", "log_level")) {
+        ok = (strcmp(v, "error") == 0 || strcmp(v, "warn") == 0 ||
+              strcmp(v, "info") == 0 || strcmp(v, "debug") == 0) &&
+             !set_str(&cfg->log_level, v);
+    } else if (IS("download", "retries")) {
+        ok = !parse_long(v, 0, 100, &n);
+        cfg->retries = (int)n;
+    } else if (IS("download", "connect_timeout")) {
+        ok = !parse_long(v, 1, 3600, &cfg->connect_timeout_s);
+    } else if (IS("download", "low_speed_time")) {
+        ok = !parse_long(v, 1, 86400, &cfg->low_speed_time_s);
+    } else {
+        asw_err_set(c->err, ASW_ECONFIG, "config",
+                    "%s:%d: unknown key '%s' in section [%s] (see "
+                    "docs/config.md for the keys)",
+                    c->path, lineno, key, section);
+        c->failed = 1;
+        free(v);
+        return 0;
+    }
+#undef IS
+    if (!ok) {
+        asw_err_set(c->err, ASW_ECONFIG, "config",
+                    "%s:%d: bad value for [%s] %s: '%s'", c->path, lineno,
+                    section, key, bad ? bad : v);
+        c->failed = 1;
+    }
+    free(v);
+    return ok;
+}
+
+/* Debian's inih is built without line numbers in the handler, so the
+ * reader counts them: the handler always runs for the line just read. */
+struct line_reader {
+    const char *p;
+    struct parse_ctx *ctx;
+};
+
+static char *read_line(char *str, int num, void *stream)
+{
+    struct line_reader *r = stream;
+    if (!*r->p || num < 2)
+        return NULL;
+    int i = 0;
+    while (i < num - 1 && r->p[i] && r->p[i] != '\n')
+        i++;
+    if (r->p[i] == '\n' && i < num - 1)
+        i++;
+    memcpy(str, r->p, (size_t)i);
+    str[i] = '\0';
+    r->p += i;
+    r->ctx->line_no++;
+    return str;
+}
+
+static int handler_compat(void *user, const char *section, const char *key,
+                          const char *value)
+{
+    struct parse_ctx *c = user;
+    return handler(user, section, key, value, c->line_no);
+}
+
+static void set_defaults(struct asw_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->public_only = 1;
+    cfg->resume = 1;
+    cfg->max_attempts = 3;
+    cfg->retries = 5;
+    cfg->connect_timeout_s = 30;
+    cfg->low_speed_time_s = 120;
+}
+
+int asw_config_parse(const char *text, const char *path,
+                     struct asw_config *cfg, struct asw_err *err)
+{
+    set_defaults(cfg);
+    struct parse_ctx ctx = {cfg, err, path ? path : "<config>", 0, 0};
+    cfg->path = strdup(ctx.path);
+    cfg->text = strdup(text);
+    struct line_reader rd = {text, &ctx};
+    int rc = ini_parse_stream(read_line, &rd, handler_compat, &ctx);
+    if (ctx.failed)
+        goto fail;
+    if (rc > 0) {
+        asw_err_set(err, ASW_ECONFIG, "config", "%s:%d: syntax error",
+                    ctx.path, rc);
+        goto fail;
+    }
+    if (rc < 0) {
+        asw_err_set(err, ASW_ENOMEM, "config", "out of memory");
+        goto fail;
+    }
+    if (!cfg->mirrors.n) {
+        asw_err_set(err, ASW_ECONFIG, "config",
+                    "%s: [archive] mirrors is required, e.g. "
+                    "https://almascience.eso.org",
+                    ctx.path);
+        goto fail;
+    }
+    if (!cfg->mode && set_str(&cfg->mode, "products"))
+        goto nomem;
+    if (!cfg->catalogue && set_str(&cfg->catalogue, "almasweep.h5"))
+        goto nomem;
+    if (!cfg->log_level && set_str(&cfg->log_level, "info"))
+        goto nomem;
+    if (!cfg->scratch_dir) {
+        char *d = asw_config_expand("${SLURM_TMPDIR:-${TMPDIR:-/tmp}}", err);
+        if (!d)
+            goto fail;
+        cfg->scratch_dir = d;
+    }
+    return 0;
+nomem:
+    asw_err_set(err, ASW_ENOMEM, "config", "out of memory");
+fail:
+    asw_config_free(cfg);
+    return err ? err->code : ASW_ECONFIG;
+}
+
+int asw_config_load(const char *path, struct asw_config *cfg,
+                    struct asw_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return asw_err_set(err, ASW_EIO, "config", "cannot open %s: %s",
+                           path, strerror(errno));
+    struct asw_buf b;
+    asw_buf_init(&b, MAX_CONFIG_BYTES);
+    char chunk[4096];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if ((rc = asw_buf_append(&b, chunk, n)))
+            break;
+    fclose(f);
+    if (rc) {
+        asw_buf_free(&b);
+        return asw_err_set(err, rc, "config", "%s: larger than %d bytes",
+                           path, MAX_CONFIG_BYTES);
+    }
+    rc = asw_config_parse(b.data ? b.data : "", path, cfg, err);
+    asw_buf_free(&b);
+    return rc;
+}
+
+void asw_config_free(struct asw_config *cfg)
+{
+    if (!cfg)
+        return;
+    free(cfg->path);
+    free(cfg->text);
+    asw_strlist_free(&cfg->mirrors);
+    asw_strlist_free(&cfg->targets);
+    asw_strlist_free(&cfg->bands);
+    asw_strlist_free(&cfg->cycles);
+    asw_strlist_free(&cfg->projects);
+    free(cfg->mode);
+    free(cfg->scratch_dir);
+    free(cfg->catalogue);
+    free(cfg->log_level);
+    memset(cfg, 0, sizeof *cfg);
+}
