@@ -1,0 +1,445 @@
+/*
+ * untar.c - safe streaming extraction with libarchive.
+ *
+ * Our checks run before libarchive's ARCHIVE_EXTRACT_SECURE_* flags so that
+ * a hostile entry stops the run with a message naming it, and so that the
+ * rules do not depend on the libarchive version. The rules:
+ *   - entry paths and hard-link targets are relative and have no "..";
+ *   - no component above an entry may be a symlink already on disk;
+ *   - a symlink target is relative and may only climb with leading ".."
+ *     (at most as deep as the link sits), then only descend. The
+ *     directories climbed are the link's own parents, which hold the link,
+ *     so a later entry cannot swap them for symlinks; every link therefore
+ *     resolves inside dest_dir, whatever the order of entries;
+ *   - a hard link may not point at a symlink (it would copy the link into
+ *     another directory, where its target means something else);
+ *   - only regular files, directories and links; no devices, fifos,
+ *     sockets.
+ */
+#include "io/untar.h"
+
+#include "src/log.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MOD              "untar"
+#define READ_BLOCK_BYTES (1024 * 1024)
+#define SHOW             200 /* longest entry name quoted in a message */
+
+void asw_untar_limits_init(struct asw_untar_limits *lim)
+{
+    memset(lim, 0, sizeof *lim);
+    lim->max_entries = ASW_UNTAR_DEFAULT_MAX_ENTRIES;
+    lim->max_entry_bytes = ASW_UNTAR_DEFAULT_MAX_ENTRY_BYTES;
+    lim->max_total_bytes = ASW_UNTAR_DEFAULT_MAX_TOTAL_BYTES;
+    lim->max_path_len = ASW_UNTAR_DEFAULT_MAX_PATH_LEN;
+}
+
+/* Length of the component starting at p (up to '/' or the end). */
+static size_t comp_len(const char *p)
+{
+    return strcspn(p, "/");
+}
+
+static int is_dotdot(const char *p, size_t n)
+{
+    return n == 2 && p[0] == '.' && p[1] == '.';
+}
+
+int asw_untar_check_path(const char *path, struct asw_err *err)
+{
+    if (!path || !*path)
+        return asw_err_set(err, ASW_EARCHIVE, MOD,
+                           "entry with an empty path name");
+    if (path[0] == '/')
+        return asw_err_set(err, ASW_EARCHIVE, MOD,
+                           "entry \"%.*s\": absolute path refused", SHOW, path);
+    for (const char *p = path; *p;) {
+        size_t n = comp_len(p);
+        if (is_dotdot(p, n))
+            return asw_err_set(err, ASW_EARCHIVE, MOD,
+                               "entry \"%.*s\": \"..\" component refused", SHOW,
+                               path);
+        p += n;
+        while (*p == '/')
+            p++;
+    }
+    return 0;
+}
+
+/*
+ * Refuse path if a directory component above its last one is a symlink on
+ * disk (relative to the working directory, which is dest_dir). libarchive's
+ * SECURE_SYMLINKS refuses this as well; checking here names the entry.
+ */
+static int check_no_symlink_parent(const char *entry, const char *path,
+                                   struct asw_err *err)
+{
+    char prefix[4096];
+    size_t len = strlen(path);
+    if (len >= sizeof prefix)
+        return asw_err_set(err, ASW_ETOOBIG, MOD,
+                           "entry \"%.*s\": path too long", SHOW, entry);
+    memcpy(prefix, path, len + 1);
+    for (char *p = prefix; *p;) {
+        size_t n = comp_len(p);
+        if (!p[n])
+            break; /* last component: the entry itself */
+        p[n] = '\0';
+        struct stat sb;
+        if (lstat(prefix, &sb) == 0 && S_ISLNK(sb.st_mode))
+            return asw_err_set(err, ASW_EARCHIVE, MOD,
+                               "entry \"%.*s\": goes through the symlink "
+                               "\"%.*s\"",
+                               SHOW, entry, SHOW, prefix);
+        p[n] = '/';
+        p += n;
+        while (*p == '/')
+            p++;
+    }
+    return 0;
+}
+
+/* Number of directory components above the entry itself ("a/b/c" -> 2),
+ * not counting "." and empty ones. */
+static int dir_depth(const char *path)
+{
+    int depth = 0;
+    for (const char *p = path; *p;) {
+        size_t n = comp_len(p);
+        int last = p[n] == '\0' || p[n + strspn(p + n, "/")] == '\0';
+        if (!last && !(n == 1 && p[0] == '.'))
+            depth++;
+        p += n;
+        while (*p == '/')
+            p++;
+    }
+    return depth;
+}
+
+static int check_symlink(const char *entry, const char *target,
+                         struct asw_err *err)
+{
+    if (!target || !*target)
+        return asw_err_set(err, ASW_EARCHIVE, MOD,
+                           "entry \"%.*s\": symlink without a target", SHOW,
+                           entry);
+    if (target[0] == '/')
+        return asw_err_set(err, ASW_EARCHIVE, MOD,
+                           "entry \"%.*s\": symlink to the absolute path "
+                           "\"%.*s\" refused",
+                           SHOW, entry, SHOW, target);
+    int climb = 0, descended = 0;
+    for (const char *p = target; *p;) {
+        size_t n = comp_len(p);
+        if (is_dotdot(p, n)) {
+            if (descended)
+                return asw_err_set(err, ASW_EARCHIVE, MOD,
+                                   "entry \"%.*s\": symlink target \"%.*s\" "
+                                   "has \"..\" after a name; refused",
+                                   SHOW, entry, SHOW, target);
+            climb++;
+        } else if (n > 0 && !(n == 1 && p[0] == '.')) {
+            descended = 1;
+        }
+        p += n;
+        while (*p == '/')
+            p++;
+    }
+    if (climb > dir_depth(entry))
+        return asw_err_set(err, ASW_EARCHIVE, MOD,
+                           "entry \"%.*s\": symlink target \"%.*s\" points "
+                           "outside the destination",
+                           SHOW, entry, SHOW, target);
+    return 0;
+}
+
+static int check_hardlink(const char *entry, const char *target,
+                          struct asw_err *err)
+{
+    struct asw_err sub;
+    if (asw_untar_check_path(target, &sub) != 0)
+        return asw_err_set(err, ASW_EARCHIVE, MOD,
+                           "entry \"%.*s\": hard link target refused: %s", SHOW,
+                           entry, sub.msg);
+    int rc = check_no_symlink_parent(entry, target, err);
+    if (rc)
+        return rc;
+    struct stat sb;
+    if (lstat(target, &sb) == 0 && S_ISLNK(sb.st_mode))
+        return asw_err_set(err, ASW_EARCHIVE, MOD,
+                           "entry \"%.*s\": hard link to the symlink \"%.*s\" "
+                           "refused",
+                           SHOW, entry, SHOW, target);
+    return 0;
+}
+
+static int archive_fail(struct archive *a, const char *what, const char *entry,
+                        struct asw_err *err)
+{
+    int e = archive_errno(a);
+    const char *msg = archive_error_string(a);
+    int code = (e == ENOSPC || e == EDQUOT) ? ASW_ENOSPC : ASW_EARCHIVE;
+    if (entry)
+        return asw_err_set(err, code, MOD, "%s, entry \"%.*s\": %s", what, SHOW,
+                           entry, msg ? msg : "unknown error");
+    return asw_err_set(err, code, MOD, "%s: %s", what,
+                       msg ? msg : "unknown error");
+}
+
+/* The safety rules of the file comment for one entry. */
+static int check_entry(struct archive_entry *ent, const char *path,
+                       const struct asw_untar_limits *lim, struct asw_err *err)
+{
+    size_t plen = strlen(path);
+    if (plen > lim->max_path_len)
+        return asw_err_set(err, ASW_ETOOBIG, MOD,
+                           "entry \"%.*s...\": path of %zu bytes exceeds the "
+                           "cap of %zu",
+                           SHOW, path, plen, lim->max_path_len);
+    int rc = asw_untar_check_path(path, err);
+    if (rc)
+        return rc;
+    rc = check_no_symlink_parent(path, path, err);
+    if (rc)
+        return rc;
+
+    const char *hard = archive_entry_hardlink(ent);
+    if (hard) {
+        if (strlen(hard) > lim->max_path_len)
+            return asw_err_set(err, ASW_ETOOBIG, MOD,
+                               "entry \"%.*s\": link target exceeds the "
+                               "path cap of %zu",
+                               SHOW, path, lim->max_path_len);
+        return check_hardlink(path, hard, err);
+    }
+    switch (archive_entry_filetype(ent)) {
+    case AE_IFREG:
+    case AE_IFDIR:
+        return 0;
+    case AE_IFLNK: {
+        const char *t = archive_entry_symlink(ent);
+        if (t && strlen(t) > lim->max_path_len)
+            return asw_err_set(err, ASW_ETOOBIG, MOD,
+                               "entry \"%.*s\": link target exceeds the "
+                               "path cap of %zu",
+                               SHOW, path, lim->max_path_len);
+        return check_symlink(path, t, err);
+    }
+    default:
+        return asw_err_set(err, ASW_EARCHIVE, MOD,
+                           "entry \"%.*s\": device, fifo or socket refused "
+                           "(type 0%o)",
+                           SHOW, path, (unsigned)archive_entry_filetype(ent));
+    }
+}
+
+/* Give extracted files sane permissions whatever the tar says, so scratch
+ * can always be read and cleaned up. */
+static void normalise_mode(struct archive_entry *ent)
+{
+    unsigned t = (unsigned)archive_entry_filetype(ent);
+    if (t == AE_IFDIR)
+        archive_entry_set_perm(ent, 0755);
+    else if (t == AE_IFREG)
+        archive_entry_set_perm(ent,
+                               (archive_entry_perm(ent) & 0100) ? 0755 : 0644);
+}
+
+static int copy_data(struct archive *ar, struct archive *aw, const char *path,
+                     const struct asw_untar_limits *lim,
+                     struct asw_untar_stats *st, struct asw_err *err)
+{
+    uint64_t entry_bytes = 0;
+    for (;;) {
+        const void *buf;
+        size_t size;
+        la_int64_t off;
+        int r = archive_read_data_block(ar, &buf, &size, &off);
+        if (r == ARCHIVE_EOF)
+            return 0;
+        if (r < ARCHIVE_WARN)
+            return archive_fail(ar, "reading", path, err);
+        entry_bytes += size;
+        if (entry_bytes > lim->max_entry_bytes)
+            return asw_err_set(err, ASW_ETOOBIG, MOD,
+                               "entry \"%.*s\": more than the cap of %llu "
+                               "bytes",
+                               SHOW, path,
+                               (unsigned long long)lim->max_entry_bytes);
+        if (st->bytes + size > lim->max_total_bytes)
+            return asw_err_set(err, ASW_ETOOBIG, MOD,
+                               "entry \"%.*s\": the archive exceeds the cap "
+                               "of %llu bytes in total",
+                               SHOW, path,
+                               (unsigned long long)lim->max_total_bytes);
+        la_ssize_t w = archive_write_data_block(aw, buf, size, off);
+        if (w < ARCHIVE_WARN)
+            return archive_fail(aw, "writing", path, err);
+        st->bytes += size;
+    }
+}
+
+int asw_untar(const char *tar_path, const char *dest_dir,
+              const struct asw_untar_limits *lim_in,
+              struct asw_untar_stats *st_out, struct asw_err *err)
+{
+    struct asw_untar_stats local;
+    struct asw_untar_stats *st = st_out ? st_out : &local;
+    memset(st, 0, sizeof *st);
+    struct asw_untar_limits lim;
+    asw_untar_limits_init(&lim);
+    if (lim_in) {
+        lim.filter = lim_in->filter;
+        lim.filter_user = lim_in->filter_user;
+        if (lim_in->max_entries)
+            lim.max_entries = lim_in->max_entries;
+        if (lim_in->max_entry_bytes)
+            lim.max_entry_bytes = lim_in->max_entry_bytes;
+        if (lim_in->max_total_bytes)
+            lim.max_total_bytes = lim_in->max_total_bytes;
+        if (lim_in->max_path_len)
+            lim.max_path_len = lim_in->max_path_len;
+    }
+
+    struct archive *ar = NULL, *aw = NULL;
+    int cwd = -1, rc = 0;
+    uint64_t seen = 0;
+
+    if (!tar_path || !*tar_path || !dest_dir || !*dest_dir)
+        return asw_err_set(err, ASW_EINVAL, MOD, "bad untar arguments");
+
+    ar = archive_read_new();
+    aw = archive_write_disk_new();
+    if (!ar || !aw) {
+        rc = asw_err_set(err, ASW_ENOMEM, MOD, "out of memory");
+        goto out;
+    }
+    archive_read_support_filter_all(ar);
+    archive_read_support_format_all(ar);
+    /* Opened before the chdir below so a relative tar_path works. */
+    if (archive_read_open_filename(ar, tar_path, READ_BLOCK_BYTES) !=
+        ARCHIVE_OK) {
+        rc = archive_fail(ar, "opening", NULL, err);
+        goto out;
+    }
+    archive_write_disk_set_options(
+        aw, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
+
+    if (mkdir(dest_dir, 0755) != 0 && errno != EEXIST) {
+        rc = asw_err_set(err, errno == ENOSPC ? ASW_ENOSPC : ASW_EIO, MOD,
+                         "mkdir %s: %s", dest_dir, strerror(errno));
+        goto out;
+    }
+    cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cwd < 0 || chdir(dest_dir) != 0) {
+        rc = asw_err_set(err, ASW_EIO, MOD, "cannot enter %s: %s", dest_dir,
+                         strerror(errno));
+        if (cwd >= 0)
+            close(cwd);
+        cwd = -1;
+        goto out;
+    }
+
+    for (;;) {
+        struct archive_entry *ent;
+        int r = archive_read_next_header(ar, &ent);
+        if (r == ARCHIVE_EOF)
+            break;
+        if (r == ARCHIVE_RETRY)
+            continue;
+        if (r < ARCHIVE_WARN) {
+            rc = archive_fail(ar, "reading header", NULL, err);
+            goto out;
+        }
+        const char *path = archive_entry_pathname(ent);
+        if (!path) {
+            rc = asw_err_set(err, ASW_EARCHIVE, MOD,
+                             "entry %llu: path name not readable",
+                             (unsigned long long)seen + 1);
+            goto out;
+        }
+        if (++seen > lim.max_entries) {
+            rc = asw_err_set(err, ASW_ETOOBIG, MOD,
+                             "entry \"%.*s\": more than the cap of %llu "
+                             "entries",
+                             SHOW, path, (unsigned long long)lim.max_entries);
+            goto out;
+        }
+        rc = check_entry(ent, path, &lim, err);
+        if (rc)
+            goto out;
+        if (archive_entry_size_is_set(ent)) {
+            la_int64_t sz = archive_entry_size(ent);
+            if (sz > 0 && (uint64_t)sz > lim.max_entry_bytes) {
+                rc = asw_err_set(err, ASW_ETOOBIG, MOD,
+                                 "entry \"%.*s\": %lld bytes exceeds the cap "
+                                 "of %llu",
+                                 SHOW, path, (long long)sz,
+                                 (unsigned long long)lim.max_entry_bytes);
+                goto out;
+            }
+            if (sz > 0 && st->bytes + (uint64_t)sz > lim.max_total_bytes) {
+                rc = asw_err_set(err, ASW_ETOOBIG, MOD,
+                                 "entry \"%.*s\": the archive exceeds the cap "
+                                 "of %llu bytes in total",
+                                 SHOW, path,
+                                 (unsigned long long)lim.max_total_bytes);
+                goto out;
+            }
+        }
+        if (lim.filter && !lim.filter(lim.filter_user, path)) {
+            st->entries_skipped++;
+            if (archive_read_data_skip(ar) < ARCHIVE_WARN) {
+                rc = archive_fail(ar, "skipping", path, err);
+                goto out;
+            }
+            continue;
+        }
+        normalise_mode(ent);
+        r = archive_write_header(aw, ent);
+        if (r < ARCHIVE_WARN) {
+            rc = archive_fail(aw, "extracting", path, err);
+            goto out;
+        }
+        if (r == ARCHIVE_WARN)
+            asw_debug("untar %s: %s", path, archive_error_string(aw));
+        rc = copy_data(ar, aw, path, &lim, st, err);
+        if (rc)
+            goto out;
+        r = archive_write_finish_entry(aw);
+        if (r < ARCHIVE_WARN) {
+            rc = archive_fail(aw, "finishing", path, err);
+            goto out;
+        }
+        st->entries++;
+    }
+
+out:
+    if (aw) {
+        /* Close applies deferred directory times; its failure matters
+         * only if nothing else went wrong first. */
+        if (archive_write_close(aw) < ARCHIVE_WARN && rc == 0)
+            rc = archive_fail(aw, "closing", NULL, err);
+        archive_write_free(aw);
+    }
+    if (ar)
+        archive_read_free(ar);
+    if (cwd >= 0) {
+        if (fchdir(cwd) != 0 && rc == 0)
+            rc = asw_err_set(err, ASW_EIO, MOD,
+                             "cannot return to the working directory: %s",
+                             strerror(errno));
+        close(cwd);
+    }
+    return rc;
+}

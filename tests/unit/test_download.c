@@ -1,0 +1,865 @@
+/*
+ * test_download.c - asw_dl_fetch against a libmicrohttpd server running in
+ * this process on 127.0.0.1 (port chosen by the kernel). The server serves
+ * one generated file with Range support and injects faults per test:
+ * 503s, connections dropped mid-body, short bodies, stalls, ignored or
+ * wrong ranges, 404, Basic auth, redirects and a dead mirror.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "io/download.h"
+
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DATA_LEN ((size_t)1536 * 1024 + 77) /* > CURLOPT_BUFFERSIZE */
+
+enum mode {
+    M_NORMAL,
+    M_FAIL_503,     /* the first fail_n requests get 503 */
+    M_DROP_FIRST,   /* request 1 is cut after drop_at bytes */
+    M_SHORT_ALWAYS, /* every response stops halfway through its body */
+    M_STALL_FIRST,  /* request 1 stalls after drop_at bytes until released */
+    M_IGNORE_RANGE, /* always 200 with the whole file */
+    M_WRONG_START,  /* 206 that starts at 0 whatever was asked */
+};
+
+static unsigned char *data;
+
+static struct {
+    struct MHD_Daemon *d;
+    char base[64];
+    pthread_mutex_t mu;
+    enum mode mode;
+    int fail_n;
+    size_t drop_at;
+    int requests; /* all paths */
+    int hits_m1, hits_m2;
+    int connections;
+    volatile int released; /* ends a stall */
+    char range[64];        /* Range header of the last request, "" if none */
+    char auth[128];
+} S = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+struct fx {
+    char dir[256];
+    char dest[300];
+    char part[310];
+    char url[128];
+};
+
+/* ---- the server --------------------------------------------------- */
+
+struct reader {
+    size_t start;    /* file offset of the body */
+    int64_t stop_at; /* body offset where the connection dies, -1 never */
+    int stall;       /* sleep before dying */
+};
+
+static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct reader *r = cls;
+    if (r->stop_at >= 0 && pos >= (uint64_t)r->stop_at) {
+        /* Hold the connection open without sending until the test is
+         * done with it (5 s at most, so a broken test cannot hang). */
+        for (int i = 0; r->stall && !S.released && i < 500; i++)
+            usleep(10 * 1000);
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    size_t left = DATA_LEN - r->start - pos;
+    if (r->stop_at >= 0 && (uint64_t)r->stop_at - pos < left)
+        left = (size_t)((uint64_t)r->stop_at - pos);
+    size_t n = left < max ? left : max;
+    memcpy(buf, data + r->start + pos, n);
+    return (ssize_t)n;
+}
+
+static enum MHD_Result send_status(struct MHD_Connection *c, unsigned status,
+                                   const char *hdr, const char *val)
+{
+    static const char body[] = "error page";
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        sizeof body - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+    if (hdr)
+        MHD_add_response_header(r, hdr, val);
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result serve_file(struct MHD_Connection *c, int n,
+                                  const char *range, enum mode mode)
+{
+    size_t start = 0;
+    int partial = 0;
+    if (range && mode != M_IGNORE_RANGE &&
+        sscanf(range, "bytes=%zu-", &start) == 1) {
+        partial = 1;
+        if (start >= DATA_LEN) {
+            char cr[64];
+            snprintf(cr, sizeof cr, "bytes */%zu", DATA_LEN);
+            return send_status(c, 416, "Content-Range", cr);
+        }
+    }
+    if (mode == M_WRONG_START)
+        start = 0;
+    struct reader *rd = calloc(1, sizeof *rd);
+    rd->start = start;
+    rd->stop_at = -1;
+    size_t size = DATA_LEN - start;
+    if ((mode == M_DROP_FIRST || mode == M_STALL_FIRST) && n == 1) {
+        rd->stop_at = (int64_t)S.drop_at;
+        rd->stall = mode == M_STALL_FIRST;
+    }
+    if (mode == M_SHORT_ALWAYS)
+        rd->stop_at = (int64_t)(size / 2);
+    struct MHD_Response *r =
+        MHD_create_response_from_callback(size, 32 * 1024, read_body, rd, free);
+    MHD_add_response_header(r, "Accept-Ranges", "bytes");
+    if (partial) {
+        char cr[96];
+        snprintf(cr, sizeof cr, "bytes %zu-%zu/%zu", start, DATA_LEN - 1,
+                 DATA_LEN);
+        MHD_add_response_header(r, "Content-Range", cr);
+    }
+    enum MHD_Result ret = MHD_queue_response(c, partial ? 206 : 200, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
+                               const char *url, const char *method,
+                               const char *version, const char *upload_data,
+                               size_t *upload_size, void **req_cls)
+{
+    /* Answer on the second call, after the whole request was read;
+     * answering on the first makes MHD close the connection. */
+    static int marker;
+    if (*req_cls == NULL) {
+        *req_cls = &marker;
+        return MHD_YES;
+    }
+    const char *range =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range");
+    const char *auth =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    pthread_mutex_lock(&S.mu);
+    int n = ++S.requests;
+    snprintf(S.range, sizeof S.range, "%s", range ? range : "");
+    snprintf(S.auth, sizeof S.auth, "%s", auth ? auth : "");
+    if (!strncmp(url, "/m1/", 4))
+        S.hits_m1++;
+    if (!strncmp(url, "/m2/", 4))
+        S.hits_m2++;
+    enum mode mode = S.mode;
+    int fail = mode == M_FAIL_503 && n <= S.fail_n;
+    pthread_mutex_unlock(&S.mu);
+
+    if (!strcmp(url, "/file"))
+        return fail ? send_status(c, 503, "Retry-After", "0")
+                    : serve_file(c, n, range, mode);
+    if (!strcmp(url, "/m1/file"))
+        return send_status(c, 503, NULL, NULL);
+    if (!strcmp(url, "/m2/file"))
+        return serve_file(c, n, range, M_NORMAL);
+    if (!strcmp(url, "/auth/file")) {
+        /* "u:p" in base64 */
+        if (!auth || strcmp(auth, "Basic dTpw") != 0)
+            return send_status(c, 401, "WWW-Authenticate",
+                               "Basic realm=\"ALMA\"");
+        return serve_file(c, n, range, M_NORMAL);
+    }
+    if (!strcmp(url, "/redirect"))
+        return send_status(c, 302, "Location", "/file");
+    return send_status(c, 404, NULL, NULL);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        pthread_mutex_lock(&S.mu);
+        S.connections++;
+        pthread_mutex_unlock(&S.mu);
+    }
+}
+
+static int server_start(void **state)
+{
+    /* The server is on loopback; a proxy from the environment would only
+     * get in the way. */
+    static const char *proxies[] = {"http_proxy",  "HTTP_PROXY", "https_proxy",
+                                    "HTTPS_PROXY", "all_proxy",  "ALL_PROXY"};
+    for (size_t i = 0; i < sizeof proxies / sizeof proxies[0]; i++)
+        unsetenv(proxies[i]);
+    data = malloc(DATA_LEN);
+    uint64_t x = 0x243f6a8885a308d3ULL;
+    for (size_t i = 0; i < DATA_LEN; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        data[i] = (unsigned char)(x >> 24);
+    }
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = 0;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    /* A thread per connection so a stalled response does not block the
+     * others. */
+    S.d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
+        NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_END);
+    if (!S.d)
+        return -1;
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(S.d, MHD_DAEMON_INFO_BIND_PORT);
+    snprintf(S.base, sizeof S.base, "http://127.0.0.1:%u",
+             (unsigned)info->port);
+    return asw_dl_global_init(NULL);
+}
+
+static int server_stop(void **state)
+{
+    MHD_stop_daemon(S.d);
+    free(data);
+    asw_dl_global_cleanup();
+    return 0;
+}
+
+/* ---- fixtures and helpers ----------------------------------------- */
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "%s/asw_dl_XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->dest, sizeof f->dest, "%s/x.asdm.sdm.tar", f->dir);
+    snprintf(f->part, sizeof f->part, "%s.part", f->dest);
+    snprintf(f->url, sizeof f->url, "%s/file", S.base);
+    pthread_mutex_lock(&S.mu);
+    S.mode = M_NORMAL;
+    S.fail_n = 0;
+    S.drop_at = 0;
+    S.requests = 0;
+    S.hits_m1 = S.hits_m2 = 0;
+    S.connections = 0;
+    S.released = 0;
+    S.range[0] = S.auth[0] = '\0';
+    pthread_mutex_unlock(&S.mu);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    S.released = 1;
+    unlink(f->dest);
+    unlink(f->part);
+    char p[320];
+    snprintf(p, sizeof p, "%s/netrc", f->dir);
+    unlink(p);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Test defaults: fast backoff, short timeouts. */
+static void req_init(struct asw_dl_request *r, const char *url,
+                     const char *dest)
+{
+    asw_dl_request_init(r, url, dest);
+    r->backoff_initial_s = 0.001;
+    r->backoff_max_s = 0.01;
+    r->connect_timeout_s = 5;
+    r->low_speed_time_s = 5;
+}
+
+static int requests(void)
+{
+    pthread_mutex_lock(&S.mu);
+    int n = S.requests;
+    pthread_mutex_unlock(&S.mu);
+    return n;
+}
+
+static int64_t file_size(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0 ? (int64_t)sb.st_size : -1;
+}
+
+/* dest must hold exactly data[0..DATA_LEN) and the .part must be gone. */
+static void assert_complete(struct fx *f)
+{
+    assert_int_equal(file_size(f->dest), DATA_LEN);
+    assert_int_equal(file_size(f->part), -1);
+    FILE *fp = fopen(f->dest, "rb");
+    assert_non_null(fp);
+    unsigned char *buf = malloc(DATA_LEN);
+    assert_int_equal(fread(buf, 1, DATA_LEN, fp), DATA_LEN);
+    fclose(fp);
+    assert_memory_equal(buf, data, DATA_LEN);
+    free(buf);
+}
+
+static void write_part(struct fx *f, const void *p, size_t n)
+{
+    FILE *fp = fopen(f->part, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(p, 1, n, fp), n);
+    fclose(fp);
+}
+
+struct prog {
+    int calls;
+    int64_t last_now, last_total;
+    int stop;
+};
+
+static int on_progress(void *user, int64_t now, int64_t total, double rate)
+{
+    struct prog *p = user;
+    p->calls++;
+    p->last_now = now;
+    p->last_total = total;
+    assert_true(rate >= 0);
+    return p->stop;
+}
+
+static void assert_msg_has(const struct asw_err *e, const char *s)
+{
+    if (!strstr(e->msg, s))
+        fail_msg("message \"%s\" lacks \"%s\"", e->msg, s);
+}
+
+/* ---- tests -------------------------------------------------------- */
+
+static void test_plain(void **state)
+{
+    struct fx *f = *state;
+    struct asw_dl_request r;
+    req_init(&r, f->url, f->dest);
+    r.expected_bytes = (int64_t)DATA_LEN;
+    struct prog pg = {0};
+    r.progress = on_progress;
+    r.progress_user = &pg;
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), 0);
+    assert_complete(f);
+    assert_int_equal(st.attempts, 1);
+    assert_int_equal(st.http_status, 200);
+    assert_int_equal(st.bytes_transferred, DATA_LEN);
+    assert_int_equal(st.bytes_resumed, 0);
+    assert_int_equal(st.size_bytes, DATA_LEN);
+    assert_int_equal(st.mirror, -1);
+    assert_true(st.seconds > 0);
+    assert_int_equal(requests(), 1);
+    assert_string_equal(S.range, "");
+    assert_true(pg.calls >= 1); /* the final report at least */
+    assert_int_equal(pg.last_now, DATA_LEN);
+    assert_int_equal(pg.last_total, DATA_LEN);
+}
+
+static void test_503_then_ok(void **state)
+{
+    struct fx *f = *state;
+    S.mode = M_FAIL_503;
+    S.fail_n = 1;
+    struct asw_dl_request r;
+    req_init(&r, f->url, f->dest);
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), 0);
+    assert_complete(f);
+    assert_int_equal(st.attempts, 2);
+    assert_int_equal(requests(), 2);
+    assert_int_equal(st.http_status, 200);
+}
+
+static void test_503_exhausted(void **state)
+{
+    struct fx *f = *state;
+    S.mode = M_FAIL_503;
+    S.fail_n = 1000;
+    struct asw_dl_request r;
+    req_init(&r, f->url, f->dest);
+    r.max_retries = 2;
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), ASW_EHTTP);
+    assert_int_equal(st.attempts, 3);
+    assert_int_equal(requests(), 3);
+    assert_int_equal(st.http_status, 503);
+    assert_msg_has(&err, "HTTP 503");
+    assert_msg_has(&err, "gave up after 3 attempts");
+    assert_int_equal(file_size(f->dest), -1);
+    assert_int_equal(file_size(f->part), -1); /* empty .part removed */
+}
+
+static void test_drop_then_resume(void **state)
+{
+    struct fx *f = *state;
+    S.mode = M_DROP_FIRST;
+    S.drop_at = 300000;
+    struct asw_dl_request r;
+    req_init(&r, f->url, f->dest);
+    r.expected_bytes = (int64_t)DATA_LEN;
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), 0);
+    assert_complete(f);
+    assert_int_equal(st.attempts, 2);
+    assert_int_equal(requests(), 2);
+    assert_int_equal(st.http_status, 206);
+    /* The second request resumed where the first stopped; every byte
+     * crossed the wire once. */
+    size_t from = 0;
+    assert_int_equal(sscanf(S.range, "bytes=%zu-", &from), 1);
+    assert_in_range(from, 1, 300000);
+    assert_int_equal(st.bytes_transferred, DATA_LEN);
+}
+
+static void test_resume_existing_part(void **state)
+{
+    struct fx *f = *state;
+    write_part(f, data, 500000);
+    struct asw_dl_request r;
+    req_init(&r, f->url, f->dest);
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), 0);
+    assert_complete(f);
+    assert_string_equal(S.range, "bytes=500000-");
+    assert_int_equal(st.bytes_resumed, 500000);
+    assert_int_equal(st.bytes_transferred, DATA_LEN - 500000);
+    assert_int_equal(st.http_status, 206);
+}
+
+/* The server answers a Range with 200: the garbage .part must go. */
+static void test_range_ignored_restarts(void **state)
+{
+    struct fx *f = *state;
+    S.mode = M_IGNORE_RANGE;
+    unsigned char junk[500000];
+    memset(junk, 0xaa, sizeof junk);
+    write_part(f, junk, sizeof junk);
+    struct asw_dl_request r;
+    req_init(&r, f->url, f->dest);
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), 0);
+    assert_complete(f);
+    assert_string_equal(S.range, "bytes=500000-");
+    assert_int_equal(st.http_status, 200);
+    assert_int_equal(st.bytes_transferred, DATA_LEN);
+}
+
+static void test_wrong_range_start(void **state)
+{
+    struct fx *f = *state;
+    S.mode = M_WRONG_START;
+    write_part(f, data, 1000);
+    struct asw_dl_request r;
+    req_init(&r, f->url, f->dest);
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, NULL, &err), ASW_EPROTO);
+    assert_msg_has(&err, "starts at byte 0, asked for 1000");
+    assert_int_equal(requests(), 1);
+    assert_int_equal(file_size(f->part), -1);
+}
+
+/* Every response stops halfway: retries resume but never finish; the
+ * .part keeps what arrived and a later call completes it. */
+static void test_short_body(void **state)
+{
+    struct fx *f = *state;
+    S.mode = M_SHORT_ALWAYS;
+    struct asw_dl_request r;
+    req_init(&r, f->url, f->dest);
+    r.max_retries = 1;
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), ASW_ENET);
+    assert_int_equal(st.attempts, 2);
+    assert_int_equal(requests(), 2);
+    assert_msg_has(&err, "curl 18");
+    assert_int_equal(file_size(f->dest), -1);
+    int64_t have = file_size(f->part);
+    assert_int_equal(have, st.bytes_transferred);
+    assert_in_range(have, 1, DATA_LEN - 1);
+    assert_memory_equal(data, data, 1);
+
+    S.mode = M_NORMAL;
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), 0);
+    assert_complete(f);
+    assert_int_equal(st.bytes_resumed, have);
+    assert_int_equal(st.bytes_transferred, (int64_t)DATA_LEN - have);
+}
+
+static void test_404_not_retried(void **state)
+{
+    struct fx *f = *state;
+    char url[160];
+    snprintf(url, sizeof url, "%s/missing", S.base);
+    struct asw_dl_request r;
+    req_init(&r, url, f->dest);
+    r.max_retries = 5;
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), ASW_ENOTFOUND);
+    assert_int_equal(requests(), 1);
+    assert_int_equal(st.attempts, 1);
+    assert_int_equal(st.http_status, 404);
+    assert_msg_has(&err, "HTTP 404");
+    assert_string_equal(err.module, "download");
+    assert_int_equal(file_size(f->dest), -1);
+    assert_int_equal(file_size(f->part), -1);
+}
+
+static void test_size_lie(void **state)
+{
+    struct fx *f = *state;
+    struct asw_dl_request r;
+    req_init(&r, f->url, f->dest);
+    char want[64], got[64];
+    snprintf(got, sizeof got, "%zu", DATA_LEN);
+
+    int64_t lies[2] = {(int64_t)DATA_LEN + 1, (int64_t)DATA_LEN - 1000};
+    for (int i = 0; i < 2; i++) {
+        S.requests = 0;
+        r.expected_bytes = lies[i];
+        snprintf(want, sizeof want, "%lld", (long long)lies[i]);
+        struct asw_dl_stats st;
+        struct asw_err err = {0};
+        assert_int_equal(asw_dl_fetch(&r, &st, &err), ASW_EPROTO);
+        assert_msg_has(&err, got);
+        assert_msg_has(&err, want);
+        assert_int_equal(requests(), 1); /* not retried */
+        assert_int_equal(file_size(f->dest), -1);
+        assert_int_equal(file_size(f->part), -1);
+    }
+}
+
+static void test_userinfo_hidden(void **state)
+{
+    struct fx *f = *state;
+    char url[512];
+    snprintf(url, sizeof url, "http://alice:s3cret@%s/missing",
+             S.base + strlen("http://"));
+    struct asw_dl_request r;
+    req_init(&r, url, f->dest);
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, NULL, &err), ASW_ENOTFOUND);
+    assert_null(strstr(err.msg, "s3cret"));
+    assert_null(strstr(err.msg, "alice"));
+    assert_msg_has(&err, "http://127.0.0.1:");
+    assert_msg_has(&err, "/missing");
+
+    char out[128];
+    assert_string_equal(
+        asw_dl_safe_url("https://u:p@h.org/a@b", out, sizeof out),
+        "https://h.org/a@b");
+    assert_string_equal(
+        asw_dl_safe_url("https://h.org/x?u=a@b", out, sizeof out),
+        "https://h.org/x?u=a@b");
+    assert_string_equal(asw_dl_safe_url("https://a@b@h.org", out, sizeof out),
+                        "https://h.org");
+    assert_string_equal(asw_dl_safe_url("no-scheme", out, sizeof out),
+                        "no-scheme");
+}
+
+static void test_auth_env(void **state)
+{
+    struct fx *f = *state;
+    char url[160];
+    snprintf(url, sizeof url, "%s/auth/file", S.base);
+    struct asw_dl_request r;
+    req_init(&r, url, f->dest);
+    r.user_env = "ASW_TEST_DL_USER";
+    r.password_env = "ASW_TEST_DL_PASS";
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+
+    unsetenv("ASW_TEST_DL_PASS");
+    setenv("ASW_TEST_DL_USER", "u", 1);
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), ASW_ECONFIG);
+    assert_msg_has(&err, "ASW_TEST_DL_PASS");
+    assert_int_equal(requests(), 0);
+
+    setenv("ASW_TEST_DL_PASS", "wrong", 1);
+    r.max_retries = 3;
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), ASW_EAUTH);
+    assert_msg_has(&err, "HTTP 401");
+    assert_null(strstr(err.msg, "wrong"));
+    assert_int_equal(requests(), 1);
+
+    setenv("ASW_TEST_DL_PASS", "p", 1);
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), 0);
+    assert_complete(f);
+    assert_string_equal(S.auth, "Basic dTpw");
+    unsetenv("ASW_TEST_DL_USER");
+    unsetenv("ASW_TEST_DL_PASS");
+}
+
+static void test_netrc(void **state)
+{
+    struct fx *f = *state;
+    char url[160], netrc[320];
+    snprintf(url, sizeof url, "%s/auth/file", S.base);
+    snprintf(netrc, sizeof netrc, "%s/netrc", f->dir);
+    FILE *fp = fopen(netrc, "w");
+    assert_non_null(fp);
+    fputs("machine 127.0.0.1 login u password p\n", fp);
+    fclose(fp);
+    struct asw_dl_request r;
+    req_init(&r, url, f->dest);
+    r.netrc_file = netrc;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, NULL, &err), 0);
+    assert_complete(f);
+    assert_string_equal(S.auth, "Basic dTpw");
+}
+
+static void test_mirror_failover(void **state)
+{
+    struct fx *f = *state;
+    char m1[96], m2[96], url[128];
+    snprintf(m1, sizeof m1, "%s/m1", S.base);
+    snprintf(m2, sizeof m2, "%s/m2", S.base);
+    snprintf(url, sizeof url, "%s/file", m1);
+    const char *mirrors[] = {m2, m1}; /* the URL's mirror need not be first */
+    struct asw_dl_request r;
+    req_init(&r, url, f->dest);
+    r.max_retries = 1;
+    r.mirrors = mirrors;
+    r.n_mirrors = 2;
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), 0);
+    assert_complete(f);
+    assert_int_equal(S.hits_m1, 2);
+    assert_int_equal(S.hits_m2, 1);
+    assert_int_equal(st.attempts, 3);
+    assert_int_equal(st.mirror, 0);
+}
+
+static void test_redirect(void **state)
+{
+    struct fx *f = *state;
+    char url[160];
+    snprintf(url, sizeof url, "%s/redirect", S.base);
+    struct asw_dl_request r;
+    req_init(&r, url, f->dest);
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), 0);
+    assert_complete(f);
+    assert_int_equal(requests(), 2);
+    assert_int_equal(st.http_status, 200);
+}
+
+/* The archive's #1740 case: a stalled transfer is cut by the low-speed
+ * limit and resumed. The stalled connection stays open until the fetch
+ * returns, so only the client's own timeout can have ended attempt 1. */
+static void test_stall_then_resume(void **state)
+{
+    struct fx *f = *state;
+    S.mode = M_STALL_FIRST;
+    S.drop_at = 1000;
+    struct asw_dl_request r;
+    req_init(&r, f->url, f->dest);
+    r.low_speed_limit_bps = 100000;
+    r.low_speed_time_s = 1;
+    r.max_retries = 1;
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), 0);
+    S.released = 1;
+    assert_complete(f);
+    assert_int_equal(st.attempts, 2);
+    assert_int_equal(requests(), 2);
+    assert_true(st.seconds >= 0.9);
+    assert_true(st.seconds < 4.5);
+    assert_string_equal(S.range, "bytes=1000-");
+}
+
+static void test_enospc(void **state)
+{
+    struct fx *f = *state;
+    /* A file-size limit makes write(2) fail like a full disk would. */
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = 200000;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    struct asw_dl_request r;
+    req_init(&r, f->url, f->dest);
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+    int rc = asw_dl_fetch(&r, &st, &err);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, prev);
+    assert_int_equal(rc, ASW_ENOSPC);
+    assert_msg_has(&err, ".part");
+    assert_int_equal(requests(), 1); /* not retried */
+    assert_int_equal(file_size(f->part), -1);
+    assert_int_equal(file_size(f->dest), -1);
+}
+
+static void test_progress_abort(void **state)
+{
+    struct fx *f = *state;
+    S.mode = M_STALL_FIRST; /* so the body is still arriving */
+    S.drop_at = 100000;
+    struct asw_dl_request r;
+    req_init(&r, f->url, f->dest);
+    struct prog pg = {.stop = 1};
+    r.progress = on_progress;
+    r.progress_user = &pg;
+    r.progress_interval_s = 1e-6;
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), ASW_EINTR);
+    S.released = 1;
+    assert_int_equal(pg.calls, 1);
+    assert_int_equal(requests(), 1);
+    assert_int_equal(pg.last_total, DATA_LEN);
+    /* What arrived stays for a resume. */
+    assert_int_equal(file_size(f->part), pg.last_now);
+    assert_in_range(pg.last_now, 1, 100000);
+}
+
+/* A whole .part: with a known size no request at all, without one the
+ * server's 416 says it is whole. */
+static void test_part_already_complete(void **state)
+{
+    struct fx *f = *state;
+    struct asw_dl_request r;
+    req_init(&r, f->url, f->dest);
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+
+    write_part(f, data, DATA_LEN);
+    r.expected_bytes = (int64_t)DATA_LEN;
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), 0);
+    assert_complete(f);
+    assert_int_equal(st.attempts, 0);
+    assert_int_equal(requests(), 0);
+
+    unlink(f->dest);
+    write_part(f, data, DATA_LEN);
+    r.expected_bytes = -1;
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), 0);
+    assert_complete(f);
+    assert_int_equal(st.attempts, 1);
+    assert_int_equal(st.http_status, 416);
+    assert_int_equal(st.bytes_transferred, 0);
+}
+
+/* A .part longer than the file (another version): restart from 0. */
+static void test_part_too_long(void **state)
+{
+    struct fx *f = *state;
+    unsigned char *big = calloc(1, DATA_LEN + 10);
+    write_part(f, big, DATA_LEN + 10);
+    free(big);
+    struct asw_dl_request r;
+    req_init(&r, f->url, f->dest);
+    r.max_retries = 0; /* the restart must not need a retry */
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), 0);
+    assert_complete(f);
+    assert_int_equal(st.attempts, 2);
+    assert_string_equal(S.range, "");
+}
+
+static void test_ctx_reuses_connection(void **state)
+{
+    struct fx *f = *state;
+    struct asw_dl_ctx *ctx = asw_dl_ctx_new();
+    assert_non_null(ctx);
+    struct asw_dl_request r;
+    req_init(&r, f->url, f->dest);
+    r.fsync = 1;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_ctx_fetch(ctx, &r, NULL, &err), 0);
+    assert_complete(f);
+    unlink(f->dest);
+    assert_int_equal(asw_dl_ctx_fetch(ctx, &r, NULL, &err), 0);
+    assert_complete(f);
+    asw_dl_ctx_free(ctx);
+    asw_dl_ctx_free(NULL);
+    assert_int_equal(requests(), 2);
+    assert_int_equal(S.connections, 1);
+}
+
+static void test_bad_request(void **state)
+{
+    struct fx *f = *state;
+    struct asw_dl_request r;
+    req_init(&r, NULL, f->dest);
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), ASW_EINVAL);
+    assert_int_equal(st.attempts, 0);
+
+    req_init(&r, "ftp://127.0.0.1/x", f->dest);
+    r.max_retries = 3;
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), ASW_EINVAL);
+    assert_int_equal(st.attempts, 1);
+    assert_int_equal(file_size(f->part), -1);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_plain),
+        T(test_503_then_ok),
+        T(test_503_exhausted),
+        T(test_drop_then_resume),
+        T(test_resume_existing_part),
+        T(test_range_ignored_restarts),
+        T(test_wrong_range_start),
+        T(test_short_body),
+        T(test_404_not_retried),
+        T(test_size_lie),
+        T(test_userinfo_hidden),
+        T(test_auth_env),
+        T(test_netrc),
+        T(test_mirror_failover),
+        T(test_redirect),
+        T(test_stall_then_resume),
+        T(test_enospc),
+        T(test_progress_abort),
+        T(test_part_already_complete),
+        T(test_part_too_long),
+        T(test_ctx_reuses_connection),
+        T(test_bad_request),
+    };
+    return cmocka_run_group_tests(tests, server_start, server_stop);
+}
