@@ -114,7 +114,7 @@ int asw_adql_build(const struct asw_config *cfg, struct asw_buf *out,
     }
     if (!cfg->include_7m)
         TRY(asw_buf_puts(out, " AND (antenna_arrays LIKE '%:DA%' OR "
-                                     "antenna_arrays LIKE '%:DV%')"));
+                              "antenna_arrays LIKE '%:DV%')"));
     if (cfg->public_only)
         TRY(asw_buf_puts(out, " AND data_rights = 'Public'"));
     if (rc == ASW_EINVAL)

@@ -11,18 +11,40 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_TAP_BODY ((size_t)4 << 30)
+#define MAX_TAP_BODY      ((size_t)4 << 30)
 #define MAX_DATALINK_BODY ((size_t)64 << 20)
 
 /* Scratch a unit may need, as a multiple of its download size. */
 #define PRODUCTS_SCRATCH_FACTOR 3
-#define RAW_SCRATCH_FACTOR 10
+#define RAW_SCRATCH_FACTOR      10
 
-/* The text of the first INFO named name (the TAP error message). */
-static const char *info_text(const struct asw_vot_table *t, const char *name)
+/*
+ * The overall QUERY_STATUS: every INFO of that name counts, since the
+ * archive may say OK before the table and OVERFLOW after it. ERROR beats
+ * OVERFLOW beats OK; NULL when the answer has none.
+ */
+static const char *query_status(const struct asw_vot_table *t)
+{
+    const char *worst = NULL;
+    for (size_t i = 0; i < t->ninfos; i++) {
+        const char *n = t->infos[i].name, *v = t->infos[i].value;
+        if (!n || !v || strcmp(n, "QUERY_STATUS"))
+            continue;
+        if (strcmp(v, "ERROR") == 0)
+            return "ERROR";
+        if (strcmp(v, "OVERFLOW") == 0 || !worst)
+            worst = strcmp(v, "OVERFLOW") == 0 ? "OVERFLOW" : v;
+    }
+    return worst;
+}
+
+/* The text of the QUERY_STATUS INFO that says ERROR, if any. */
+static const char *error_text(const struct asw_vot_table *t)
 {
     for (size_t i = 0; i < t->ninfos; i++)
-        if (t->infos[i].name && strcmp(t->infos[i].name, name) == 0)
+        if (t->infos[i].name && t->infos[i].value &&
+            strcmp(t->infos[i].name, "QUERY_STATUS") == 0 &&
+            strcmp(t->infos[i].value, "ERROR") == 0)
             return t->infos[i].text;
     return NULL;
 }
@@ -33,8 +55,8 @@ static int parse_answer(const char *what, const struct asw_buf *body,
 {
     struct asw_err perr = {0};
     struct asw_vot_table *t = NULL;
-    int rc = asw_vot_parse_mem(body->data ? body->data : "", body->len, &t,
-                               &perr);
+    int rc =
+        asw_vot_parse_mem(body->data ? body->data : "", body->len, &t, &perr);
     if (rc) {
         if (status != 200)
             return asw_err_set(err, ASW_EHTTP, "tap",
@@ -44,9 +66,9 @@ static int parse_answer(const char *what, const struct asw_buf *body,
                            "%s: malformed or truncated answer: %s", what,
                            perr.msg);
     }
-    const char *qs = asw_vot_info(t, "QUERY_STATUS");
+    const char *qs = query_status(t);
     if ((qs && strcmp(qs, "ERROR") == 0) || status != 200) {
-        const char *text = info_text(t, "QUERY_STATUS");
+        const char *text = error_text(t);
         rc = asw_err_set(err, ASW_EQUERY, "tap",
                          "%s: the archive reported an error (HTTP %ld): %s",
                          what, status, text && *text ? text : "(no text)");
@@ -87,7 +109,7 @@ int asw_tap_query(const char *mirror, const char *adql, long maxrec,
     rc = parse_answer(url, &body, status, out, err);
     if (rc)
         goto out;
-    const char *qs = asw_vot_info(*out, "QUERY_STATUS");
+    const char *qs = query_status(*out);
     if (qs && strcmp(qs, "OVERFLOW") == 0) {
         rc = asw_err_set(err, ASW_EOVERFLOW, "tap",
                          "%s: the archive truncated the result at %zu rows "
@@ -166,8 +188,7 @@ static struct mous *find_or_add(struct mous **v, size_t *n, const char *uid)
 
 static int push_unit(struct asw_plan *plan, struct asw_unit *u)
 {
-    struct asw_unit *p =
-        realloc(plan->units, (plan->n_units + 1) * sizeof *p);
+    struct asw_unit *p = realloc(plan->units, (plan->n_units + 1) * sizeof *p);
     if (!p)
         return ASW_ENOMEM;
     plan->units = p;
@@ -240,9 +261,9 @@ static int units_for_mous(const struct asw_config *cfg, const char *mirror,
             if (eb_uid_from_name(name, eb.id, sizeof eb.id) ||
                 (rc = asw_unit_add_file(&eb, name, url, bytes, sem))) {
                 if (!rc)
-                    rc = asw_err_set(err, ASW_EPROTO, "datalink",
-                                     "raw tar name without an EB uid: %s",
-                                     name);
+                    rc =
+                        asw_err_set(err, ASW_EPROTO, "datalink",
+                                    "raw tar name without an EB uid: %s", name);
                 asw_unit_clear(&eb);
                 break;
             }

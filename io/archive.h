@@ -13,10 +13,10 @@
 struct asw_plan {
     struct asw_unit *units; /* owned, n_units */
     size_t n_units;
-    char *adql;             /* the query sent (owned) */
-    char *mirror;           /* the mirror that answered (owned) */
-    size_t n_rows;          /* ObsCore rows returned */
-    size_t n_mous;          /* distinct member OUSs */
+    char *adql;    /* the query sent (owned) */
+    char *mirror;  /* the mirror that answered (owned) */
+    size_t n_rows; /* ObsCore rows returned */
+    size_t n_mous; /* distinct member OUSs */
 };
 
 /*

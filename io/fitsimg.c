@@ -14,8 +14,7 @@ static int fits_fail(struct asw_err *err, int status, const char *path,
     char text[FLEN_STATUS];
     fits_get_errstatus(status, text);
     fits_clear_errmsg();
-    return asw_err_set(err, ASW_EFITS, "fits", "%s: %s: %s", path, what,
-                       text);
+    return asw_err_set(err, ASW_EFITS, "fits", "%s: %s: %s", path, what, text);
 }
 
 int asw_iso_to_mjd(const char *iso, double *mjd)
@@ -83,8 +82,8 @@ int asw_fits_read(const char *path, struct asw_fits_image *img,
         goto out;
     }
     if (naxis < 2 || naxis > 8 || naxes[0] < 2 || naxes[1] < 2) {
-        rc = asw_err_set(err, ASW_EINVAL, "fits",
-                         "%s: not an image (NAXIS=%d)", path, naxis);
+        rc = asw_err_set(err, ASW_EINVAL, "fits", "%s: not an image (NAXIS=%d)",
+                         path, naxis);
         goto out;
     }
     img->nx = naxes[0];
@@ -92,8 +91,8 @@ int asw_fits_read(const char *path, struct asw_fits_image *img,
     img->nplanes = 1;
     for (int i = 2; i < naxis; i++) {
         if (naxes[i] < 1) {
-            rc = asw_err_set(err, ASW_EINVAL, "fits", "%s: NAXIS%d=%ld",
-                             path, i + 1, naxes[i]);
+            rc = asw_err_set(err, ASW_EINVAL, "fits", "%s: NAXIS%d=%ld", path,
+                             i + 1, naxes[i]);
             goto out;
         }
         img->nplanes *= naxes[i];

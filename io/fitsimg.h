@@ -14,20 +14,20 @@
 #define ASW_FITS_MAX_PIXELS ((size_t)1 << 30)
 
 struct asw_fits_image {
-    long nx, ny;         /* plane size in pixels */
-    long nplanes;        /* product of the axes beyond the second */
-    float *data;         /* first plane, nx*ny, row-major (owned) */
-    double bmaj_deg;     /* restoring beam, NAN if the header has none */
+    long nx, ny;     /* plane size in pixels */
+    long nplanes;    /* product of the axes beyond the second */
+    float *data;     /* first plane, nx*ny, row-major (owned) */
+    double bmaj_deg; /* restoring beam, NAN if the header has none */
     double bmin_deg;
     double bpa_deg;
-    double cdelt1_deg;   /* pixel increments (CDELT1 is negative) */
+    double cdelt1_deg; /* pixel increments (CDELT1 is negative) */
     double cdelt2_deg;
     double crpix1, crpix2; /* 1-based reference pixel (phase centre) */
-    double freq_hz;      /* frequency axis reference value, NAN if none */
-    double bandwidth_hz; /* |CDELT| of the frequency axis, NAN if none */
-    double mjd;          /* DATE-OBS as MJD, NAN if absent */
-    char object[72];     /* OBJECT */
-    char bunit[32];      /* BUNIT */
+    double freq_hz;        /* frequency axis reference value, NAN if none */
+    double bandwidth_hz;   /* |CDELT| of the frequency axis, NAN if none */
+    double mjd;            /* DATE-OBS as MJD, NAN if absent */
+    char object[72];       /* OBJECT */
+    char bunit[32];        /* BUNIT */
 };
 
 /*

@@ -73,9 +73,8 @@ static int filter_entry(void *user, const char *path)
     return !current->want_entry || current->want_entry(path);
 }
 
-static int run(const struct asw_config *cfg, const struct asw_unit *u,
-               int rank, const char *dir, struct asw_result *res,
-               struct asw_err *err)
+static int run(const struct asw_config *cfg, const struct asw_unit *u, int rank,
+               const char *dir, struct asw_result *res, struct asw_err *err)
 {
     const struct asw_backend *be = asw_backend_find(cfg->mode);
     if (!be)
@@ -152,8 +151,7 @@ void asw_pipeline_run(const struct asw_config *cfg, const struct asw_unit *u,
     if (gethostname(res->host, sizeof res->host - 1))
         res->host[0] = '\0';
     char dir[3072];
-    snprintf(dir, sizeof dir, "%.2900s/almasweep/%s", cfg->scratch_dir,
-             u->id);
+    snprintf(dir, sizeof dir, "%.2900s/almasweep/%s", cfg->scratch_dir, u->id);
     struct asw_err err = {0};
     int rc = run(cfg, u, rank, dir, res, &err);
     if (rc) {

@@ -87,8 +87,8 @@ static int dispatch(MPI_Comm comm, int worker, struct asw_unit *u)
     char *json = asw_unit_to_json(u);
     if (!json)
         return -1;
-    int rc = asw_msg_send(comm, worker, ASW_MSG_WORK, 0, u->id, json,
-                          strlen(json));
+    int rc =
+        asw_msg_send(comm, worker, ASW_MSG_WORK, 0, u->id, json, strlen(json));
     free(json);
     return rc;
 }
@@ -120,8 +120,7 @@ static int serve(MPI_Comm comm, int size, const struct asw_config *cfg,
             struct asw_err err = {0};
             size_t idx = find_unit(plan, m.hdr.unit_id);
             if (idx == (size_t)-1 ||
-                asw_result_from_json(m.payload, m.hdr.payload_len, &r,
-                                     &err)) {
+                asw_result_from_json(m.payload, m.hdr.payload_len, &r, &err)) {
                 asw_error("protocol: bad result for '%s' from rank %d: %s",
                           m.hdr.unit_id, m.source, err.msg);
                 MPI_Abort(comm, 70);
@@ -147,8 +146,8 @@ static int serve(MPI_Comm comm, int size, const struct asw_config *cfg,
         }
         if (in_flight == 0 && (q->head == q->tail || rc)) {
             while (n_idle) {
-                asw_msg_send(comm, idle[--n_idle], ASW_MSG_STOP, 0, NULL,
-                             NULL, 0);
+                asw_msg_send(comm, idle[--n_idle], ASW_MSG_STOP, 0, NULL, NULL,
+                             0);
                 running--;
             }
         }

@@ -13,8 +13,8 @@
 #include <stdint.h>
 
 #define ASW_PROTO_VERSION 1u
-#define ASW_TAG 7101
-#define ASW_MAX_PAYLOAD ((size_t)64 << 20)
+#define ASW_TAG           7101
+#define ASW_MAX_PAYLOAD   ((size_t)64 << 20)
 
 enum asw_msg_type {
     ASW_MSG_READY = 1,  /* worker -> master: give me work */
@@ -26,7 +26,7 @@ enum asw_msg_type {
 struct asw_msg_hdr {
     uint32_t version;
     uint32_t type;
-    int32_t status;       /* asw_status for RESULT, 0 otherwise */
+    int32_t status; /* asw_status for RESULT, 0 otherwise */
     uint32_t reserved;
     char unit_id[64];     /* NUL-terminated */
     uint64_t payload_len; /* bytes following the header */

@@ -43,3 +43,28 @@ asw_sim_stop() {
         ASW_SIM_PID=
     fi
 }
+
+# asw_test_archive BUILD: the small synthetic archive shared by the
+# integration tests, generated once per build even when tests run in
+# parallel (mkdir is atomic). Prints its directory.
+asw_test_archive() {
+    local build=$1
+    local gen=$build/test-work/archive-small
+    mkdir -p "$build/test-work"
+    if [ ! -f "$gen/.done" ]; then
+        if mkdir "$gen.lock" 2>/dev/null; then
+            rm -rf "$gen"
+            "$build/tests/gen/asw-gen" --out "$gen" --preset small --seed 7 >&2
+            touch "$gen/.done"
+            rmdir "$gen.lock"
+        else
+            local i
+            for i in $(seq 1 600); do
+                [ -f "$gen/.done" ] && break
+                sleep 0.1
+            done
+        fi
+    fi
+    [ -f "$gen/.done" ] || { echo "no test archive" >&2; return 1; }
+    echo "$gen"
+}

@@ -13,26 +13,44 @@
 #define MAX_CONFIG_BYTES (1 << 20)
 #define MAX_EXPAND_DEPTH 8
 
-int asw_strlist_split(struct asw_strlist *out, const char *s)
+static int is_sep(char c, int spaces)
+{
+    return c == ',' || (spaces && isspace((unsigned char)c));
+}
+
+static int split(struct asw_strlist *out, const char *s, int spaces)
 {
     const char *p = s;
     while (*p) {
-        while (*p && (*p == ',' || isspace((unsigned char)*p)))
+        while (*p && (is_sep(*p, spaces) || isspace((unsigned char)*p)))
             p++;
         const char *start = p;
-        while (*p && *p != ',' && !isspace((unsigned char)*p))
+        while (*p && !is_sep(*p, spaces))
             p++;
-        if (p == start)
+        const char *end = p;
+        while (end > start && isspace((unsigned char)end[-1]))
+            end--;
+        if (end == start)
             continue;
         char **v = realloc(out->v, (out->n + 1) * sizeof *v);
         if (!v)
             return ASW_ENOMEM;
         out->v = v;
-        if (!(v[out->n] = strndup(start, (size_t)(p - start))))
+        if (!(v[out->n] = strndup(start, (size_t)(end - start))))
             return ASW_ENOMEM;
         out->n++;
     }
     return 0;
+}
+
+int asw_strlist_split(struct asw_strlist *out, const char *s)
+{
+    return split(out, s, 1);
+}
+
+int asw_strlist_split_commas(struct asw_strlist *out, const char *s)
+{
+    return split(out, s, 0);
 }
 
 void asw_strlist_free(struct asw_strlist *l)
@@ -46,13 +64,12 @@ void asw_strlist_free(struct asw_strlist *l)
     l->n = 0;
 }
 
-static int expand_into(struct asw_buf *b, const char *s, size_t len,
-                       int depth, struct asw_err *err)
+static int expand_into(struct asw_buf *b, const char *s, size_t len, int depth,
+                       struct asw_err *err)
 {
     if (depth > MAX_EXPAND_DEPTH)
         return asw_err_set(err, ASW_ECONFIG, "config",
-                           "${...} nested more than %d deep",
-                           MAX_EXPAND_DEPTH);
+                           "${...} nested more than %d deep", MAX_EXPAND_DEPTH);
     size_t i = 0;
     while (i < len) {
         if (s[i] != '$' || i + 1 >= len || s[i + 1] != '{') {
@@ -123,8 +140,7 @@ char *asw_config_expand(const char *s, struct asw_err *err)
 {
     struct asw_buf b;
     asw_buf_init(&b, 64 * 1024);
-    if (asw_buf_append(&b, "", 0) ||
-        expand_into(&b, s, strlen(s), 0, err)) {
+    if (asw_buf_append(&b, "", 0) || expand_into(&b, s, strlen(s), 0, err)) {
         if (!b.data)
             asw_err_set(err, ASW_ENOMEM, "config", "out of memory");
         asw_buf_free(&b);
@@ -223,7 +239,7 @@ static int handler(void *user, const char *section, const char *key,
                 ok = 0, bad = cfg->mirrors.v[i];
     } else if (IS("archive", "targets")) {
         asw_strlist_free(&cfg->targets);
-        ok = !asw_strlist_split(&cfg->targets, v);
+        ok = !asw_strlist_split_commas(&cfg->targets, v);
     } else if (IS("archive", "bands")) {
         asw_strlist_free(&cfg->bands);
         ok = !asw_strlist_split(&cfg->bands, v) &&
@@ -234,7 +250,7 @@ static int handler(void *user, const char *section, const char *key,
              !check_cycles(&cfg->cycles, &bad);
     } else if (IS("archive", "projects")) {
         asw_strlist_free(&cfg->projects);
-        ok = !asw_strlist_split(&cfg->projects, v);
+        ok = !asw_strlist_split_commas(&cfg->projects, v);
     } else if (IS("archive", "public_only")) {
         ok = !parse_bool(v, &cfg->public_only);
     } else if (IS("archive", "include_7m")) {
@@ -328,8 +344,8 @@ static void set_defaults(struct asw_config *cfg)
     cfg->low_speed_time_s = 120;
 }
 
-int asw_config_parse(const char *text, const char *path,
-                     struct asw_config *cfg, struct asw_err *err)
+int asw_config_parse(const char *text, const char *path, struct asw_config *cfg,
+                     struct asw_err *err)
 {
     set_defaults(cfg);
     struct parse_ctx ctx = {cfg, err, path ? path : "<config>", 0, 0};
@@ -340,8 +356,8 @@ int asw_config_parse(const char *text, const char *path,
     if (ctx.failed)
         goto fail;
     if (rc > 0) {
-        asw_err_set(err, ASW_ECONFIG, "config", "%s:%d: syntax error",
-                    ctx.path, rc);
+        asw_err_set(err, ASW_ECONFIG, "config", "%s:%d: syntax error", ctx.path,
+                    rc);
         goto fail;
     }
     if (rc < 0) {
@@ -380,8 +396,8 @@ int asw_config_load(const char *path, struct asw_config *cfg,
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return asw_err_set(err, ASW_EIO, "config", "cannot open %s: %s",
-                           path, strerror(errno));
+        return asw_err_set(err, ASW_EIO, "config", "cannot open %s: %s", path,
+                           strerror(errno));
     struct asw_buf b;
     asw_buf_init(&b, MAX_CONFIG_BYTES);
     char chunk[4096];
@@ -393,8 +409,8 @@ int asw_config_load(const char *path, struct asw_config *cfg,
     fclose(f);
     if (rc) {
         asw_buf_free(&b);
-        return asw_err_set(err, rc, "config", "%s: larger than %d bytes",
-                           path, MAX_CONFIG_BYTES);
+        return asw_err_set(err, rc, "config", "%s: larger than %d bytes", path,
+                           MAX_CONFIG_BYTES);
     }
     rc = asw_config_parse(b.data ? b.data : "", path, cfg, err);
     asw_buf_free(&b);

@@ -60,8 +60,8 @@ int asw_config_load(const char *path, struct asw_config *cfg,
                     struct asw_err *err);
 
 /* Same, from text in memory (path is used only in messages). */
-int asw_config_parse(const char *text, const char *path,
-                     struct asw_config *cfg, struct asw_err *err);
+int asw_config_parse(const char *text, const char *path, struct asw_config *cfg,
+                     struct asw_err *err);
 
 /* Release what cfg owns. Accepts NULL. */
 void asw_config_free(struct asw_config *cfg);
@@ -75,6 +75,10 @@ char *asw_config_expand(const char *s, struct asw_err *err);
 
 /* Split s on commas and white space into *out (appended). */
 int asw_strlist_split(struct asw_strlist *out, const char *s);
+
+/* Split s on commas only, trimming white space: for names, which may
+ * hold spaces. */
+int asw_strlist_split_commas(struct asw_strlist *out, const char *s);
 void asw_strlist_free(struct asw_strlist *l);
 
 #endif

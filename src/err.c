@@ -76,7 +76,6 @@ char *asw_err_format(const struct asw_err *e, char *buf, size_t n)
     if (!e || !e->code)
         snprintf(buf, n, "%s", "");
     else
-        snprintf(buf, n, "%s:%s:%s", e->module, asw_errname(e->code),
-                 e->msg);
+        snprintf(buf, n, "%s:%s:%s", e->module, asw_errname(e->code), e->msg);
     return buf;
 }

@@ -13,30 +13,30 @@
 
 enum asw_errcode {
     ASW_OK = 0,
-    ASW_ENOMEM = -1,    /* out of memory */
-    ASW_EINVAL = -2,    /* bad argument or bad input value */
-    ASW_EIO = -3,       /* local file-system error */
-    ASW_ENET = -4,      /* network error (connect, reset, timeout) */
-    ASW_EHTTP = -5,     /* HTTP status that is an error */
-    ASW_EPARSE = -6,    /* malformed document (XML, JSON, INI, FITS) */
-    ASW_EPROTO = -7,    /* protocol violation (TAP/DataLink/MPI) */
-    ASW_ENOTFOUND = -8, /* the thing asked for does not exist */
-    ASW_ETOOBIG = -9,   /* a cap on outside input was exceeded */
-    ASW_EFITS = -10,    /* cfitsio error */
-    ASW_EHDF5 = -11,    /* HDF5 error */
-    ASW_EARCHIVE = -12, /* libarchive error or unsafe tar entry */
-    ASW_ENOSPC = -13,   /* scratch full */
-    ASW_EINTR = -14,    /* interrupted by a signal */
-    ASW_ECONFIG = -15,  /* bad configuration */
-    ASW_EAUTH = -16,    /* authentication refused */
-    ASW_EQUERY = -17,   /* the archive reported a query error */
-    ASW_EOVERFLOW = -18,/* the archive truncated a result */
-    ASW_ETIMEOUT = -19, /* a wall-time limit was hit */
-    ASW_ECHILD = -20,   /* a subprocess failed */
+    ASW_ENOMEM = -1,     /* out of memory */
+    ASW_EINVAL = -2,     /* bad argument or bad input value */
+    ASW_EIO = -3,        /* local file-system error */
+    ASW_ENET = -4,       /* network error (connect, reset, timeout) */
+    ASW_EHTTP = -5,      /* HTTP status that is an error */
+    ASW_EPARSE = -6,     /* malformed document (XML, JSON, INI, FITS) */
+    ASW_EPROTO = -7,     /* protocol violation (TAP/DataLink/MPI) */
+    ASW_ENOTFOUND = -8,  /* the thing asked for does not exist */
+    ASW_ETOOBIG = -9,    /* a cap on outside input was exceeded */
+    ASW_EFITS = -10,     /* cfitsio error */
+    ASW_EHDF5 = -11,     /* HDF5 error */
+    ASW_EARCHIVE = -12,  /* libarchive error or unsafe tar entry */
+    ASW_ENOSPC = -13,    /* scratch full */
+    ASW_EINTR = -14,     /* interrupted by a signal */
+    ASW_ECONFIG = -15,   /* bad configuration */
+    ASW_EAUTH = -16,     /* authentication refused */
+    ASW_EQUERY = -17,    /* the archive reported a query error */
+    ASW_EOVERFLOW = -18, /* the archive truncated a result */
+    ASW_ETIMEOUT = -19,  /* a wall-time limit was hit */
+    ASW_ECHILD = -20,    /* a subprocess failed */
 };
 
 #define ASW_ERR_MODULE_MAX 16
-#define ASW_ERR_MSG_MAX 512
+#define ASW_ERR_MSG_MAX    512
 
 struct asw_err {
     int code;
@@ -49,8 +49,7 @@ struct asw_err {
  * callers can write `return asw_err_set(err, ASW_EIO, "fits", "...")`.
  */
 int asw_err_set(struct asw_err *e, int code, const char *module,
-                const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Reset *e to "no error". Accepts NULL. */
 void asw_err_clear(struct asw_err *e);

@@ -22,8 +22,8 @@ void asw_log(enum asw_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 #define asw_error(...) asw_log(ASW_LOG_ERROR, __VA_ARGS__)
-#define asw_warn(...) asw_log(ASW_LOG_WARN, __VA_ARGS__)
-#define asw_info(...) asw_log(ASW_LOG_INFO, __VA_ARGS__)
+#define asw_warn(...)  asw_log(ASW_LOG_WARN, __VA_ARGS__)
+#define asw_info(...)  asw_log(ASW_LOG_INFO, __VA_ARGS__)
 #define asw_debug(...) asw_log(ASW_LOG_DEBUG, __VA_ARGS__)
 
 #endif

@@ -68,7 +68,6 @@ static void getstr(json_t *o, const char *k, char *dst, size_t n)
     snprintf(dst, n, "%s", s ? s : "");
 }
 
-
 json_t *asw_image_to_json_obj(const struct asw_image *m)
 {
     json_t *o = json_object();

@@ -21,25 +21,25 @@ enum asw_status {
     ASW_ST_INTERRUPTED = 4,
 };
 
-#define ASW_FILE_MAX 160
+#define ASW_FILE_MAX    160
 #define ASW_ERRTEXT_MAX 256
 
 struct asw_image {
     char unit_id[ASW_UID_MAX];
-    char file[ASW_FILE_MAX];  /* base name of the FITS file */
+    char file[ASW_FILE_MAX];            /* base name of the FITS file */
     char source[ASW_NAME_MAX / 2 + 16]; /* calibrator name */
-    char intent[16];          /* bp, ph, ch, amp, pol, or "" */
-    int32_t spw;              /* -1 if unknown */
-    char specmode[16];        /* mfs, cube, cont, ... */
-    double freq_hz;           /* reference frequency, NAN if unknown */
-    double mjd;               /* DATE-OBS as MJD, NAN if unknown */
-    double peak_jy;           /* peak brightness, Jy/beam */
-    double rms_jy;            /* robust noise, Jy/beam */
-    double snr;               /* peak / rms */
+    char intent[16];                    /* bp, ph, ch, amp, pol, or "" */
+    int32_t spw;                        /* -1 if unknown */
+    char specmode[16];                  /* mfs, cube, cont, ... */
+    double freq_hz; /* reference frequency, NAN if unknown */
+    double mjd;     /* DATE-OBS as MJD, NAN if unknown */
+    double peak_jy; /* peak brightness, Jy/beam */
+    double rms_jy;  /* robust noise, Jy/beam */
+    double snr;     /* peak / rms */
     double bmaj_arcsec;
     double bmin_arcsec;
     double bpa_deg;
-    double peak_x_pix;        /* 0-based pixel position of the peak */
+    double peak_x_pix; /* 0-based pixel position of the peak */
     double peak_y_pix;
 };
 

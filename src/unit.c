@@ -71,8 +71,7 @@ static char *dupstr(const char *s)
 int asw_unit_add_file(struct asw_unit *u, const char *name, const char *url,
                       int64_t size_bytes, const char *semantics)
 {
-    struct asw_file *f =
-        realloc(u->files, (u->n_files + 1) * sizeof *u->files);
+    struct asw_file *f = realloc(u->files, (u->n_files + 1) * sizeof *u->files);
     if (!f)
         return ASW_ENOMEM;
     u->files = f;
@@ -158,10 +157,10 @@ char *asw_unit_to_json(const struct asw_unit *u)
         goto out;
     for (size_t i = 0; i < u->n_files; i++) {
         const struct asw_file *f = &u->files[i];
-        json_array_append_new(
-            files, json_pack("{s:s, s:s, s:I, s:s}", "name", f->name, "url",
-                             f->url, "bytes", (json_int_t)f->size_bytes,
-                             "semantics", f->semantics));
+        json_array_append_new(files, json_pack("{s:s, s:s, s:I, s:s}", "name",
+                                               f->name, "url", f->url, "bytes",
+                                               (json_int_t)f->size_bytes,
+                                               "semantics", f->semantics));
     }
     for (size_t i = 0; i < u->n_sources; i++)
         json_array_append_new(srcs, json_string(u->sources[i]));

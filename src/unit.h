@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ASW_UID_MAX 64  /* sanitized uid, e.g. uid___A002_Xd28a9e_X71b8 */
+#define ASW_UID_MAX  64 /* sanitized uid, e.g. uid___A002_Xd28a9e_X71b8 */
 #define ASW_NAME_MAX 96 /* source names, project codes, band lists */
 
 enum asw_unit_kind {
@@ -20,10 +20,10 @@ enum asw_unit_kind {
 };
 
 struct asw_file {
-    char *name;      /* file name as the archive names it (owned) */
-    char *url;       /* download URL (owned) */
+    char *name;         /* file name as the archive names it (owned) */
+    char *url;          /* download URL (owned) */
     int64_t size_bytes; /* DataLink content_length, -1 if unknown */
-    char *semantics; /* "#this", "#progenitor", ... (owned) */
+    char *semantics;    /* "#this", "#progenitor", ... (owned) */
 };
 
 struct asw_unit {
@@ -35,10 +35,10 @@ struct asw_unit {
     double obs_mjd;             /* earliest t_min of its rows, NAN if none */
     char **sources;             /* calibrator names (owned, n_sources) */
     size_t n_sources;
-    struct asw_file *files;     /* owned, n_files */
+    struct asw_file *files; /* owned, n_files */
     size_t n_files;
     int64_t bytes_total;
-    int64_t scratch_need;       /* bytes of scratch the unit may use */
+    int64_t scratch_need; /* bytes of scratch the unit may use */
     int attempts;
 };
 

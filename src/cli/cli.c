@@ -53,8 +53,10 @@ int asw_cli_main(int argc, char **argv)
         const char *name;
         int (*fn)(int, char **);
     } cmds[] = {
-        {"run", asw_cmd_run},         {"query", asw_cmd_query},
-        {"votable", asw_cmd_votable}, {"reduce", asw_cmd_reduce},
+        {"run", asw_cmd_run},
+        {"query", asw_cmd_query},
+        {"votable", asw_cmd_votable},
+        {"reduce", asw_cmd_reduce},
         {"catalogue", asw_cmd_catalogue},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)

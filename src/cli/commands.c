@@ -31,8 +31,8 @@ static int want_help(int argc, char **argv)
 
 static int bad_usage(const char *cmd, const char *msg)
 {
-    fprintf(stderr, "almasweep %s: %s (see 'almasweep %s --help')\n", cmd,
-            msg, cmd);
+    fprintf(stderr, "almasweep %s: %s (see 'almasweep %s --help')\n", cmd, msg,
+            cmd);
     return ASW_EXIT_USAGE;
 }
 
@@ -121,11 +121,10 @@ int asw_cmd_query(int argc, char **argv)
         fputs(query_help, stdout);
         return ASW_EXIT_OK;
     }
-    static const struct option opts[] = {
-        {"config", required_argument, 0, 'c'},
-        {"format", required_argument, 0, 'f'},
-        {"show-adql", no_argument, 0, 'a'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"format", required_argument, 0, 'f'},
+                                         {"show-adql", no_argument, 0, 'a'},
+                                         {0, 0, 0, 0}};
     const char *config = NULL, *format = "table";
     int show_adql = 0, c;
     optind = 1;
@@ -171,8 +170,8 @@ int asw_cmd_query(int argc, char **argv)
         }
         fputs("]\n", stdout);
     } else {
-        printf("%-28s %-14s %-16s %-5s %6s %12s  %s\n", "id", "kind",
-               "project", "band", "files", "size", "sources");
+        printf("%-28s %-14s %-16s %-5s %6s %12s  %s\n", "id", "kind", "project",
+               "band", "files", "size", "sources");
         double total = 0;
         for (size_t i = 0; i < plan.n_units; i++) {
             const struct asw_unit *u = &plan.units[i];
@@ -184,8 +183,8 @@ int asw_cmd_query(int argc, char **argv)
                          u->sources[s]);
             }
             printf("%-28s %-14s %-16s %-5s %6zu %12s  %s\n", u->id,
-                   asw_unit_kind_name(u->kind), u->project, u->band,
-                   u->n_files, sz, srcs);
+                   asw_unit_kind_name(u->kind), u->project, u->band, u->n_files,
+                   sz, srcs);
             total += (double)u->bytes_total;
         }
         char sz[32];
@@ -221,8 +220,8 @@ int asw_cmd_votable(int argc, char **argv)
         fputs(votable_help, stdout);
         return ASW_EXIT_OK;
     }
-    static const struct option opts[] = {
-        {"format", required_argument, 0, 'f'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"format", required_argument, 0, 'f'},
+                                         {0, 0, 0, 0}};
     const char *format = "json";
     int c;
     optind = 1;
@@ -279,8 +278,8 @@ int asw_cmd_reduce(int argc, char **argv)
         fputs(reduce_help, stdout);
         return ASW_EXIT_OK;
     }
-    static const struct option opts[] = {
-        {"format", required_argument, 0, 'f'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"format", required_argument, 0, 'f'},
+                                         {0, 0, 0, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "f:", opts, NULL)) != -1) {
@@ -295,8 +294,8 @@ int asw_cmd_reduce(int argc, char **argv)
         struct asw_image row;
         struct asw_err err = {0};
         if (asw_measure_file(argv[i], &row, &err)) {
-            json_array_append_new(imgs, json_pack("{s:s, s:s}", "file",
-                                                  argv[i], "error", err.msg));
+            json_array_append_new(imgs, json_pack("{s:s, s:s}", "file", argv[i],
+                                                  "error", err.msg));
             failed++;
             continue;
         }

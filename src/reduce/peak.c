@@ -117,8 +117,8 @@ int asw_peak_measure(const struct asw_plane *p, struct asw_peak *out,
     memset(out, 0, sizeof *out);
     out->peak = out->rms = out->x = out->y = NAN;
     double beam = p->beam_pix > 0 ? p->beam_pix : 5.0;
-    double r_search = fmax(10 * beam, (double)(p->nx < p->ny ? p->nx : p->ny)
-                                          / 8.0);
+    double r_search =
+        fmax(10 * beam, (double)(p->nx < p->ny ? p->nx : p->ny) / 8.0);
     long best = -1;
     float bestv = -INFINITY;
     size_t nnan = 0, npix = (size_t)p->nx * (size_t)p->ny;
@@ -145,8 +145,8 @@ int asw_peak_measure(const struct asw_plane *p, struct asw_peak *out,
     /* Noise: outside 3 beams of the source, inside a quarter of the image
      * around the centre (the primary-beam-corrected noise grows outward). */
     double r_in = 3 * beam;
-    double r_out = fmax((double)(p->nx < p->ny ? p->nx : p->ny) / 4.0,
-                        r_in + 2 * beam);
+    double r_out =
+        fmax((double)(p->nx < p->ny ? p->nx : p->ny) / 4.0, r_in + 2 * beam);
     float *v = malloc(npix * sizeof *v);
     if (!v)
         return asw_err_set(err, ASW_ENOMEM, "reduce", "out of memory");

@@ -14,15 +14,15 @@
 struct asw_plane {
     const float *data; /* nx*ny, row-major, NaN = blank (borrowed) */
     long nx, ny;
-    double cx, cy;      /* phase centre, 0-based pixels */
-    double beam_pix;    /* beam FWHM (major axis) in pixels, NAN unknown */
+    double cx, cy;   /* phase centre, 0-based pixels */
+    double beam_pix; /* beam FWHM (major axis) in pixels, NAN unknown */
 };
 
 struct asw_peak {
-    double peak;      /* peak brightness (image units) */
-    double x, y;      /* 0-based sub-pixel position */
-    double rms;       /* robust noise (image units) */
-    size_t n_noise;   /* pixels used for the noise */
+    double peak;    /* peak brightness (image units) */
+    double x, y;    /* 0-based sub-pixel position */
+    double rms;     /* robust noise (image units) */
+    size_t n_noise; /* pixels used for the noise */
     double nan_fraction;
 };
 

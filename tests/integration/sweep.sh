@@ -11,19 +11,7 @@ rm -rf "$work"
 mkdir -p "$work"
 trap asw_sim_stop EXIT
 
-gen=$ASW_BUILD_DIR/test-work/archive-small
-# The archive is shared by the tests; generate it once per build, safely
-# when tests run in parallel (mkdir is atomic).
-if [ ! -f "$gen/.done" ]; then
-    if mkdir "$gen.lock" 2>/dev/null; then
-        rm -rf "$gen"
-        "$ASW_BUILD_DIR/tests/gen/asw-gen" --out "$gen" --preset small --seed 7
-        touch "$gen/.done"
-        rmdir "$gen.lock"
-    else
-        for _ in $(seq 1 300); do [ -f "$gen/.done" ] && break; sleep 0.1; done
-    fi
-fi
+gen=$(asw_test_archive "$ASW_BUILD_DIR")
 
 asw_sim_start "$ASW_BUILD_DIR" "$gen" "$work"
 cat >"$work/sweep.ini" <<INI

@@ -37,20 +37,22 @@ static void parse_full(void **state)
     struct asw_config c;
     struct asw_err err = {0};
     setenv("ASW_T_MIRROR", "http://127.0.0.1:9", 1);
-    const char *text = "[archive]\n"
-                       "mirrors = ${ASW_T_MIRROR}, https://almascience.eso.org\n"
-                       "targets = J1924-2914 J1751+0939\n"
-                       "bands = 3, 7\n"
-                       "cycles = 2019\n"
-                       "public_only = no\n"
-                       "[pipeline]\nmode = products\n"
-                       "[output]\ncatalogue = out.h5\n"
-                       "[run]\nmax_attempts = 5\nresume = false\n";
+    const char *text =
+        "[archive]\n"
+        "mirrors = ${ASW_T_MIRROR}, https://almascience.eso.org\n"
+        "targets = J1924-2914, J1751+0939 , NGC 253\n"
+        "bands = 3, 7\n"
+        "cycles = 2019\n"
+        "public_only = no\n"
+        "[pipeline]\nmode = products\n"
+        "[output]\ncatalogue = out.h5\n"
+        "[run]\nmax_attempts = 5\nresume = false\n";
     assert_int_equal(asw_config_parse(text, "t.ini", &c, &err), 0);
     assert_int_equal(c.mirrors.n, 2);
     assert_string_equal(c.mirrors.v[0], "http://127.0.0.1:9");
-    assert_int_equal(c.targets.n, 2);
+    assert_int_equal(c.targets.n, 3);
     assert_string_equal(c.targets.v[1], "J1751+0939");
+    assert_string_equal(c.targets.v[2], "NGC 253");
     assert_int_equal(c.bands.n, 2);
     assert_string_equal(c.bands.v[1], "7");
     assert_int_equal(c.public_only, 0);
@@ -87,26 +89,24 @@ static void errors_name_the_line(void **state)
     assert_non_null(strstr(err.msg, "t.ini:4"));
     assert_non_null(strstr(err.msg, "bandz"));
     assert_int_equal(
-        asw_config_parse("[archive]\nmirrors=http://x\nbands=3, 11\n", "t",
-                         &c, &err),
+        asw_config_parse("[archive]\nmirrors=http://x\nbands=3, 11\n", "t", &c,
+                         &err),
         ASW_ECONFIG);
     assert_non_null(strstr(err.msg, "'11'"));
-    assert_int_equal(asw_config_parse("[archive]\nmirrors=ftp://x\n", "t", &c,
-                                      &err),
-                     ASW_ECONFIG);
-    assert_int_equal(asw_config_parse("[archive]\ncycles=2019\n", "t", &c,
-                                      &err),
-                     ASW_ECONFIG);
+    assert_int_equal(
+        asw_config_parse("[archive]\nmirrors=ftp://x\n", "t", &c, &err),
+        ASW_ECONFIG);
+    assert_int_equal(
+        asw_config_parse("[archive]\ncycles=2019\n", "t", &c, &err),
+        ASW_ECONFIG);
     assert_non_null(strstr(err.msg, "mirrors"));
     assert_int_equal(asw_config_parse("[archive]\nmirrors=http://x\n"
                                       "cycles=19' OR 1=1\n",
                                       "t", &c, &err),
                      ASW_ECONFIG);
-    assert_int_equal(asw_config_parse("[pipeline]\nmode=fast\n", "t", &c,
-                                      &err),
+    assert_int_equal(asw_config_parse("[pipeline]\nmode=fast\n", "t", &c, &err),
                      ASW_ECONFIG);
-    assert_int_equal(asw_config_parse("[run]\nmax_attempts=0\n", "t", &c,
-                                      &err),
+    assert_int_equal(asw_config_parse("[run]\nmax_attempts=0\n", "t", &c, &err),
                      ASW_ECONFIG);
 }
 

@@ -19,9 +19,8 @@ static void uid_forms(void **state)
     assert_int_equal(asw_uid_sanitize("uid://A001/X12a3/Xe9", out, sizeof out),
                      0);
     assert_string_equal(out, "uid___A001_X12a3_Xe9");
-    assert_int_equal(asw_uid_sanitize("uid___A002_Xd28a9e_X71b8", out,
-                                      sizeof out),
-                     0);
+    assert_int_equal(
+        asw_uid_sanitize("uid___A002_Xd28a9e_X71b8", out, sizeof out), 0);
     assert_string_equal(out, "uid___A002_Xd28a9e_X71b8");
     assert_int_equal(asw_uid_sanitize("uid://foo/bar", out, sizeof out),
                      ASW_EINVAL);
@@ -60,8 +59,7 @@ static void unit_json_roundtrip(void **state)
     asw_unit_clear(&v);
     asw_unit_clear(&u);
     struct asw_err err = {0};
-    assert_int_equal(asw_unit_from_json("{\"id\":1}", 8, &v, &err),
-                     ASW_EPARSE);
+    assert_int_equal(asw_unit_from_json("{\"id\":1}", 8, &v, &err), ASW_EPARSE);
 }
 
 static void result_json_roundtrip(void **state)

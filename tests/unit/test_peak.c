@@ -21,8 +21,9 @@ static void gaussian(float *d, long n, double a, double x0, double y0,
             /* PA from north (y) towards east (-x). */
             double u = -dx * sin(t) + dy * cos(t);
             double v = dx * cos(t) + dy * sin(t);
-            d[y * n + x] += (float)(a * exp(-0.5 * (u * u / (sa * sa) +
-                                                    v * v / (sb * sb))));
+            d[y * n + x] +=
+                (float)(a *
+                        exp(-0.5 * (u * u / (sa * sa) + v * v / (sb * sb))));
         }
     }
 }
