@@ -367,7 +367,8 @@ int asw_archive_plan(const struct asw_config *cfg, struct asw_plan *plan,
         if (rc)
             goto out;
     }
-    qsort(plan->units, plan->n_units, sizeof *plan->units, units_cmp);
+    if (plan->n_units > 1)
+        qsort(plan->units, plan->n_units, sizeof *plan->units, units_cmp);
 out:
     for (size_t i = 0; i < nm; i++)
         asw_unit_clear(&ms[i].u);

@@ -76,7 +76,8 @@ static int process(const struct asw_job *job, struct asw_result *res,
         goto out;
     }
     /* Sorted, so every run lists a unit's rows in the same order. */
-    qsort(found.v, found.n, sizeof *found.v, cmp_str);
+    if (found.n > 1)
+        qsort(found.v, found.n, sizeof *found.v, cmp_str);
     size_t failed = 0;
     for (size_t i = 0; i < found.n; i++) {
         struct asw_image row;

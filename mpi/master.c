@@ -219,7 +219,8 @@ int asw_master_run(MPI_Comm comm, const struct asw_config *cfg)
         }
     }
     sort_units = plan.units;
-    qsort(q.v, q.tail, sizeof *q.v, by_size_desc);
+    if (q.tail > 1)
+        qsort(q.v, q.tail, sizeof *q.v, by_size_desc);
     asw_info("%zu units to process, %zu already done, %zu failed for good, "
              "%d worker rank(s)",
              q.tail, t.skipped, t.failed, size > 1 ? size - 1 : 1);
