@@ -54,7 +54,8 @@ asw_test_archive() {
     if [ ! -f "$gen/.done" ]; then
         if mkdir "$gen.lock" 2>/dev/null; then
             rm -rf "$gen"
-            "$build/tests/gen/asw-gen" --out "$gen" --preset small --seed 7 >&2
+            "$build/tests/gen/asw-gen" --out "$gen" --preset small --seed 7 \
+                --min-snr 100 >&2
             touch "$gen/.done"
             rmdir "$gen.lock"
         else

@@ -16,7 +16,7 @@ static void usage(FILE *fp)
 {
     fprintf(fp,
             "usage: asw-gen --out DIR [--seed N] [--preset demo|small|tiny]"
-            " [--npix N]\n"
+            " [--npix N] [--min-snr S]\n"
             "\n"
             "Write a synthetic ALMA archive into DIR: archive.sqlite (tables\n"
             "obscore, datalink, access), dataPortal/<files> and truth.json.\n"
@@ -28,6 +28,7 @@ static void usage(FILE *fp)
             "                 small: 4 member OUSs; tiny: 1 member OUS,\n"
             "                 2 calibrator images (default demo)\n"
             "  --npix N       image side in pixels, %d..%d (default %d)\n"
+            "  --min-snr S    lowest calibrator peak S/N (default 30)\n"
             "  --help         show this text\n",
             ASW_GEN_NPIX_MIN, ASW_GEN_NPIX_MAX, ASW_GEN_NPIX_DEFAULT);
 }
@@ -50,13 +51,14 @@ int main(int argc, char **argv)
         {"seed", required_argument, NULL, 's'},
         {"preset", required_argument, NULL, 'p'},
         {"npix", required_argument, NULL, 'n'},
+        {"min-snr", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *out = NULL, *preset = "demo";
     unsigned long seed = 1, npix = ASW_GEN_NPIX_DEFAULT;
     int c;
 
-    while ((c = getopt_long(argc, argv, "o:s:p:n:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:s:p:n:m:h", opts, NULL)) != -1) {
         switch (c) {
         case 'o':
             out = optarg;
@@ -76,6 +78,16 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'm': {
+            char *end;
+            double v = strtod(optarg, &end);
+            if (end == optarg || *end || !(v >= 1.0 && v < 2000.0)) {
+                fprintf(stderr, "asw-gen: bad --min-snr '%s'\n", optarg);
+                return 2;
+            }
+            asw_gen_plan_set_min_snr(v);
+            break;
+        }
         case 'h':
             usage(stdout);
             return 0;

@@ -14,6 +14,9 @@
 #define MJD_FAR_FUTURE_RELEASE "3000-01-01T00:00:00.000"
 
 /* Grid calibrators with their ICRS positions and a typical 100 GHz flux. */
+/* Lowest peak S/N of a calibrator image (asw-gen --min-snr). */
+static double min_snr = 30.0;
+
 static const struct cal {
     const char *name;
     double ra_deg;
@@ -316,7 +319,7 @@ static void fill_mous(struct asw_gen_mous *m, const struct mous_spec *sp,
             f->flux_ref_jy *= 4.9 / s_max;
         else if (s_min < 0.06)
             f->flux_ref_jy *= 0.06 / s_min;
-        f->snr = exp(uniform(r, log(30.0), log(2000.0)));
+        f->snr = exp(uniform(r, log(min_snr), log(2000.0)));
         f->texp_s = m->n_eb * (k == ASW_GEN_BP   ? uniform(r, 300.0, 600.0)
                                : k == ASW_GEN_PH ? uniform(r, 240.0, 480.0)
                                                  : uniform(r, 60.0, 120.0));
@@ -379,7 +382,7 @@ static void fill_image(struct asw_gen_image *im, const struct asw_gen_mous *m,
         im->extent_arcsec = 2.0 * im->bmaj_arcsec;
     } else {
         flux = clamp(flux, 0.05, 5.0);
-        snr = clamp(snr * exp(gsl_ran_gaussian(r, 0.1)), 30.0, 2000.0);
+        snr = clamp(snr * exp(gsl_ran_gaussian(r, 0.1)), min_snr, 2000.0);
         im->extent_arcsec = 0.0;
     }
     im->flux_jy = flux;
@@ -388,6 +391,12 @@ static void fill_image(struct asw_gen_image *im, const struct asw_gen_mous *m,
     im->x_pix = npix / 2 + uniform(r, -0.5, 0.5);
     im->y_pix = npix / 2 + uniform(r, -0.5, 0.5);
     im->noise_seed = gsl_rng_get(r);
+}
+
+void asw_gen_plan_set_min_snr(double snr)
+{
+    if (snr >= 1.0 && snr < 2000.0)
+        min_snr = snr;
 }
 
 int asw_gen_plan_build(struct asw_gen_plan **out, const char *preset,

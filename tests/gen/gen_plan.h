@@ -140,6 +140,12 @@ struct asw_gen_plan {
 int asw_gen_plan_build(struct asw_gen_plan **out, const char *preset,
                        unsigned long seed, int npix, struct asw_err *err);
 
+/*
+ * Set the lowest peak S/N of calibrator images (default 30, range
+ * [1, 2000)); call before asw_gen_plan_build.
+ */
+void asw_gen_plan_set_min_snr(double snr);
+
 /* Release a plan. Accepts NULL. */
 void asw_gen_plan_free(struct asw_gen_plan *plan);
 

@@ -19,11 +19,13 @@ def main():
     ap.add_argument("truth")
     ap.add_argument("--dump")
     ap.add_argument("--tolerance", type=float, default=0.05)
+    ap.add_argument("--include-7m", action="store_true",
+                    help="the sweep included 7-m array data")
     a = ap.parse_args()
     truth = json.load(open(a.truth))
     public = {m["mous_uid"] for m in truth["mous"]
               if m.get("data_rights", "Public") == "Public"
-              and not m.get("array", "12m").startswith("7")}
+              and (a.include_7m or not m["array"].startswith("7"))}
     def calibrator(intent):
         return intent in ("bp", "ph", "ch", "amp") or intent.startswith("pol")
 
