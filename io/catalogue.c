@@ -15,6 +15,7 @@
 #include "catalogue.h"
 
 #include "asw_version.h"
+#include "src/schema.h"
 
 #include <hdf5.h>
 
@@ -37,30 +38,10 @@
 /* ------------------------------------------------------------------ */
 /* Table descriptions                                                  */
 
-enum coltype { COL_STR, COL_I32, COL_I64, COL_F64 };
-
-struct col {
-    const char *name;
-    enum coltype type;
-    size_t offset;
-    size_t size;      /* field size in bytes (strings: including the NUL) */
-    const char *unit; /* astropy/VOUnit string, "" when dimensionless */
-    const char *desc;
-};
-
-struct table {
-    const char *name; /* dataset name below the root */
-    const char *desc;
-    const struct col *cols;
-    size_t ncols;
-    size_t rowsize;
-};
-
-#define FIELD_SIZE(type, f) sizeof(((type *)0)->f)
-#define COL(type, f, t, unit, desc)                                            \
-    {                                                                          \
-#f, t, offsetof(type, f), FIELD_SIZE(type, f), unit, desc              \
-    }
+/* Column and table descriptions come from src/schema.h: struct asw_col
+ * and struct asw_schema, shared with the JSON transport. */
+#define COL(type, f, t, unit, desc) ASW_COL(type, f, t, unit, desc)
+#define FIELD_SIZE(type, f)         ASW_FIELD_SIZE(type, f)
 
 /* One /units row as stored; string sizes follow the model structs. */
 struct unit_row {
@@ -84,75 +65,44 @@ struct unit_row {
     char updated_utc[24];
 };
 
-static const struct col unit_cols[] = {
-    COL(struct unit_row, id, COL_STR, "",
+static const struct asw_col unit_cols[] = {
+    COL(struct unit_row, id, ASW_COL_STR, "",
         "sanitized uid of the unit (EB or member OUS), unique"),
-    COL(struct unit_row, kind, COL_STR, "",
+    COL(struct unit_row, kind, ASW_COL_STR, "",
         "eb-raw or mous-products; empty if not known"),
-    COL(struct unit_row, project, COL_STR, "", "ALMA project code"),
-    COL(struct unit_row, mous_uid, COL_STR, "",
+    COL(struct unit_row, project, ASW_COL_STR, "", "ALMA project code"),
+    COL(struct unit_row, mous_uid, ASW_COL_STR, "",
         "member OUS uid, uid://A001/X../X.. form"),
-    COL(struct unit_row, status, COL_STR, "",
+    COL(struct unit_row, status, ASW_COL_STR, "",
         "pending, done, failed, skipped or interrupted"),
-    COL(struct unit_row, attempts, COL_I32, "",
+    COL(struct unit_row, attempts, ASW_COL_I32, "",
         "number of times the unit was tried"),
-    COL(struct unit_row, error, COL_STR, "",
+    COL(struct unit_row, error, ASW_COL_STR, "",
         "last error as module:code:text, empty when done"),
-    COL(struct unit_row, n_files, COL_I64, "",
+    COL(struct unit_row, n_files, ASW_COL_I64, "",
         "number of archive files in the unit, -1 if not known"),
-    COL(struct unit_row, bytes_total, COL_I64, "byte",
+    COL(struct unit_row, bytes_total, ASW_COL_I64, "byte",
         "total size of the unit's files, -1 if not known"),
-    COL(struct unit_row, bytes_fetched, COL_I64, "byte",
+    COL(struct unit_row, bytes_fetched, ASW_COL_I64, "byte",
         "bytes downloaded in the last attempt"),
-    COL(struct unit_row, t_download_s, COL_F64, "s", "download wall time"),
-    COL(struct unit_row, t_extract_s, COL_F64, "s", "extraction wall time"),
-    COL(struct unit_row, t_process_s, COL_F64, "s",
+    COL(struct unit_row, t_download_s, ASW_COL_F64, "s", "download wall time"),
+    COL(struct unit_row, t_extract_s, ASW_COL_F64, "s", "extraction wall time"),
+    COL(struct unit_row, t_process_s, ASW_COL_F64, "s",
         "processing (products selection or CASA) wall time"),
-    COL(struct unit_row, t_reduce_s, COL_F64, "s", "reduction wall time"),
-    COL(struct unit_row, host, COL_STR, "", "host name of the worker"),
-    COL(struct unit_row, rank, COL_I32, "", "MPI rank of the worker"),
-    COL(struct unit_row, n_images, COL_I64, "",
+    COL(struct unit_row, t_reduce_s, ASW_COL_F64, "s", "reduction wall time"),
+    COL(struct unit_row, host, ASW_COL_STR, "", "host name of the worker"),
+    COL(struct unit_row, rank, ASW_COL_I32, "", "MPI rank of the worker"),
+    COL(struct unit_row, n_images, ASW_COL_I64, "",
         "number of /images rows of this unit"),
-    COL(struct unit_row, updated_utc, COL_STR, "",
+    COL(struct unit_row, updated_utc, ASW_COL_STR, "",
         "time the row was written, ISO 8601 UTC"),
-};
-
-static const struct col image_cols[] = {
-    COL(struct asw_image, unit_id, COL_STR, "", "the unit (/units id)"),
-    COL(struct asw_image, file, COL_STR, "", "base name of the FITS image"),
-    COL(struct asw_image, source, COL_STR, "", "calibrator name"),
-    COL(struct asw_image, intent, COL_STR, "",
-        "calibrator intent: bp, ph, ch, amp, pol, or empty"),
-    COL(struct asw_image, spw, COL_I32, "", "spectral window, -1 if unknown"),
-    COL(struct asw_image, specmode, COL_STR, "",
-        "imaging mode: mfs, cube, cont, ..."),
-    COL(struct asw_image, freq_hz, COL_F64, "Hz",
-        "reference frequency, NaN if unknown"),
-    COL(struct asw_image, mjd, COL_F64, "d",
-        "DATE-OBS as Modified Julian Date, NaN if unknown"),
-    COL(struct asw_image, peak_jy, COL_F64, "Jy/beam", "peak brightness"),
-    COL(struct asw_image, rms_jy, COL_F64, "Jy/beam", "robust image noise"),
-    COL(struct asw_image, snr, COL_F64, "", "peak_jy / rms_jy"),
-    COL(struct asw_image, bmaj_arcsec, COL_F64, "arcsec",
-        "restoring beam major axis (FWHM)"),
-    COL(struct asw_image, bmin_arcsec, COL_F64, "arcsec",
-        "restoring beam minor axis (FWHM)"),
-    COL(struct asw_image, bpa_deg, COL_F64, "deg",
-        "restoring beam position angle, east of north"),
-    COL(struct asw_image, peak_x_pix, COL_F64, "pix",
-        "0-based x pixel of the peak"),
-    COL(struct asw_image, peak_y_pix, COL_F64, "pix",
-        "0-based y pixel of the peak"),
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-static const struct table units_table = {
+static const struct asw_schema units_table = {
     "units", "one row per work unit: status, attempts, error, sizes, timings",
     unit_cols, NELEM(unit_cols), sizeof(struct unit_row)};
-static const struct table images_table = {
-    "images", "one row per measured image", image_cols, NELEM(image_cols),
-    sizeof(struct asw_image)};
 
 /* ------------------------------------------------------------------ */
 /* HDF5 errors at the edge                                             */
@@ -251,23 +201,23 @@ static hid_t str_type(size_t size)
     return t;
 }
 
-static hid_t scalar_type(enum coltype type, int file)
+static hid_t scalar_type(enum asw_coltype type, int file)
 {
     switch (type) {
-    case COL_I32:
+    case ASW_COL_I32:
         return file ? H5T_STD_I32LE : H5T_NATIVE_INT32;
-    case COL_I64:
+    case ASW_COL_I64:
         return file ? H5T_STD_I64LE : H5T_NATIVE_INT64;
-    case COL_F64:
+    case ASW_COL_F64:
         return file ? H5T_IEEE_F64LE : H5T_NATIVE_DOUBLE;
     default:
         return -1;
     }
 }
 
-static size_t file_size(const struct col *c)
+static size_t file_size(const struct asw_col *c)
 {
-    return c->type == COL_STR ? c->size : c->type == COL_I32 ? 4 : 8;
+    return c->type == ASW_COL_STR ? c->size : c->type == ASW_COL_I32 ? 4 : 8;
 }
 
 /*
@@ -275,8 +225,8 @@ static size_t file_size(const struct col *c)
  * and rowsize; the file type (file != 0) is packed and little-endian, so the
  * file does not depend on the writer's struct padding or byte order.
  */
-static hid_t compound_type(const struct col *cols, size_t ncols, size_t rowsize,
-                           int file)
+static hid_t compound_type(const struct asw_col *cols, size_t ncols,
+                           size_t rowsize, int file)
 {
     size_t size = rowsize;
     if (file) {
@@ -289,12 +239,12 @@ static hid_t compound_type(const struct col *cols, size_t ncols, size_t rowsize,
         return -1;
     size_t off = 0;
     for (size_t i = 0; i < ncols; i++) {
-        const struct col *c = &cols[i];
-        hid_t mt =
-            c->type == COL_STR ? str_type(c->size) : scalar_type(c->type, file);
+        const struct asw_col *c = &cols[i];
+        hid_t mt = c->type == ASW_COL_STR ? str_type(c->size)
+                                          : scalar_type(c->type, file);
         herr_t rc =
             mt < 0 ? -1 : H5Tinsert(t, c->name, file ? off : c->offset, mt);
-        if (c->type == COL_STR)
+        if (c->type == ASW_COL_STR)
             h5close(mt);
         if (rc < 0) {
             H5Tclose(t);
@@ -306,7 +256,8 @@ static hid_t compound_type(const struct col *cols, size_t ncols, size_t rowsize,
 }
 
 /* The column of t named name, or NULL. */
-static const struct col *find_col(const struct table *t, const char *name)
+static const struct asw_col *find_col(const struct asw_schema *t,
+                                      const char *name)
 {
     for (size_t i = 0; i < t->ncols; i++)
         if (strcmp(t->cols[i].name, name) == 0)
@@ -318,14 +269,15 @@ static const struct col *find_col(const struct table *t, const char *name)
  * A projection of table t onto the named columns, laid out at the given
  * offsets of a caller's struct of size rowsize (partial reads).
  */
-static hid_t projection_type(const struct table *t, const char *const *names,
-                             const size_t *offsets, size_t n, size_t rowsize)
+static hid_t projection_type(const struct asw_schema *t,
+                             const char *const *names, const size_t *offsets,
+                             size_t n, size_t rowsize)
 {
-    struct col cols[8];
+    struct asw_col cols[8];
     if (n > NELEM(cols))
         return -1;
     for (size_t i = 0; i < n; i++) {
-        const struct col *c = find_col(t, names[i]);
+        const struct asw_col *c = find_col(t, names[i]);
         if (!c)
             return -1;
         cols[i] = *c;
@@ -338,11 +290,11 @@ static hid_t projection_type(const struct table *t, const char *const *names,
  * Make every string field of a row NUL-terminated within its size and zero
  * after the NUL: files do not depend on stack garbage and compress better.
  */
-static void tidy_row(const struct table *t, void *row)
+static void tidy_row(const struct asw_schema *t, void *row)
 {
     for (size_t i = 0; i < t->ncols; i++) {
-        const struct col *c = &t->cols[i];
-        if (c->type != COL_STR)
+        const struct asw_col *c = &t->cols[i];
+        if (c->type != ASW_COL_STR)
             continue;
         char *s = (char *)row + c->offset;
         size_t len = strnlen(s, c->size);
@@ -463,14 +415,14 @@ static void yaml_quote(char *line, size_t n, const char *s)
     line[len] = '\0';
 }
 
-static const char *yaml_datatype(enum coltype t)
+static const char *yaml_datatype(enum asw_coltype t)
 {
     switch (t) {
-    case COL_STR:
+    case ASW_COL_STR:
         return "string";
-    case COL_I32:
+    case ASW_COL_I32:
         return "int32";
-    case COL_I64:
+    case ASW_COL_I64:
         return "int64";
     default:
         return "float64";
@@ -488,7 +440,7 @@ static const char *yaml_datatype(enum coltype t)
  *   - {key: value}
  * Returns a malloc'd array of nlines * YAML_LINE_MAX bytes, or NULL.
  */
-static char *yaml_header(const struct table *t, size_t *nlines)
+static char *yaml_header(const struct asw_schema *t, size_t *nlines)
 {
     size_t n = 1 + t->ncols + 4;
     char *buf = calloc(n, YAML_LINE_MAX);
@@ -497,7 +449,7 @@ static char *yaml_header(const struct table *t, size_t *nlines)
     size_t k = 0;
     snprintf(buf + YAML_LINE_MAX * k++, YAML_LINE_MAX, "datatype:");
     for (size_t i = 0; i < t->ncols; i++) {
-        const struct col *c = &t->cols[i];
+        const struct asw_col *c = &t->cols[i];
         char *line = buf + YAML_LINE_MAX * k++;
         snprintf(line, YAML_LINE_MAX, "- {name: %s, ", c->name);
         if (c->unit[0]) {
@@ -525,7 +477,7 @@ static char *yaml_header(const struct table *t, size_t *nlines)
 }
 
 /* Write "<table>.__table_column_meta__" next to the table. */
-static int write_astropy_meta(hid_t file, const struct table *t)
+static int write_astropy_meta(hid_t file, const struct asw_schema *t)
 {
     size_t nlines = 0, width = 1;
     char *lines = yaml_header(t, &nlines);
@@ -585,7 +537,7 @@ static hid_t table_dapl(void)
 }
 
 /* Create table t (empty, extendible, chunked, shuffle + deflate). */
-static hid_t create_table(hid_t file, const struct table *t,
+static hid_t create_table(hid_t file, const struct asw_schema *t,
                           struct asw_err *err)
 {
     hid_t ftype = -1, space = -1, dcpl = -1, dapl = -1, ds = -1;
@@ -631,7 +583,7 @@ out:
     return ds;
 }
 
-static hid_t open_table(hid_t file, const struct table *t)
+static hid_t open_table(hid_t file, const struct asw_schema *t)
 {
     hid_t dapl = table_dapl();
     hid_t ds = dapl < 0 ? -1 : H5Dopen2(file, t->name, dapl);
@@ -798,7 +750,7 @@ static int index_load(struct asw_cat *c, struct asw_err *err)
     static const size_t ioffs[] = {offsetof(struct image_key, unit_id)};
     hid_t utype =
         projection_type(&units_table, ukeys, uoffs, 3, sizeof(struct unit_key));
-    hid_t itype = projection_type(&images_table, ikeys, ioffs, 1,
+    hid_t itype = projection_type(&asw_schema_images, ikeys, ioffs, 1,
                                   sizeof(struct image_key));
     struct unit_key *ub = malloc(IO_BLOCK_ROWS * sizeof *ub);
     struct image_key *ib = malloc(IO_BLOCK_ROWS * sizeof *ib);
@@ -895,7 +847,7 @@ static int check_schema(hid_t file, const char *path, struct asw_err *err)
 }
 
 /* Open table t of c's file, creating it if the file lacks it. */
-static hid_t open_or_create(struct asw_cat *c, const struct table *t,
+static hid_t open_or_create(struct asw_cat *c, const struct asw_schema *t,
                             struct asw_err *err)
 {
     htri_t has = H5Lexists(c->file, t->name, H5P_DEFAULT);
@@ -955,15 +907,16 @@ int asw_cat_open(const char *path, int create_if_missing, struct asw_cat **out,
         }
     }
     c->units = open_or_create(c, &units_table, err);
-    c->images = open_or_create(c, &images_table, err);
+    c->images = open_or_create(c, &asw_schema_images, err);
     if (c->units < 0 || c->images < 0) {
         rc = err ? err->code : ASW_EHDF5;
         goto out;
     }
     c->units_mem =
         compound_type(unit_cols, NELEM(unit_cols), sizeof(struct unit_row), 0);
-    c->images_mem = compound_type(image_cols, NELEM(image_cols),
-                                  sizeof(struct asw_image), 0);
+    c->images_mem =
+        compound_type(asw_schema_images.cols, asw_schema_images.ncols,
+                      sizeof(struct asw_image), 0);
     if (c->units_mem < 0 || c->images_mem < 0) {
         rc = h5fail(err, "%s: build row types", path);
         goto out;
@@ -1080,7 +1033,7 @@ static int append_images(struct asw_cat *c, struct entry *e,
     for (size_t i = 0; i < n; i++) {
         rows[i] = r->images[i];
         setstr(rows[i].unit_id, sizeof rows[i].unit_id, r->unit_id);
-        tidy_row(&images_table, &rows[i]);
+        tidy_row(&asw_schema_images, &rows[i]);
     }
     int rc =
         H5Dset_extent(c->images, &total) < 0 ||
@@ -1287,7 +1240,7 @@ static int open_ro(const char *path, hid_t *file, struct asw_err *err)
 }
 
 /* Read all rows of table t through memtype into a malloc'd array. */
-static int read_all(hid_t file, const char *path, const struct table *t,
+static int read_all(hid_t file, const char *path, const struct asw_schema *t,
                     hid_t memtype, size_t rowsize, void **rows, size_t *n,
                     struct asw_err *err)
 {
@@ -1332,15 +1285,15 @@ int asw_cat_read_images(const char *path, struct asw_image **rows, size_t *n,
     int rc = open_ro(path, &file, err);
     if (rc < 0)
         return rc;
-    memtype = compound_type(image_cols, NELEM(image_cols),
+    memtype = compound_type(asw_schema_images.cols, asw_schema_images.ncols,
                             sizeof(struct asw_image), 0);
-    rc = read_all(file, path, &images_table, memtype, sizeof(struct asw_image),
-                  &buf, &count, err);
+    rc = read_all(file, path, &asw_schema_images, memtype,
+                  sizeof(struct asw_image), &buf, &count, err);
     if (rc == 0) {
         *rows = buf;
         *n = count;
         for (size_t i = 0; i < count; i++)
-            tidy_row(&images_table, &(*rows)[i]);
+            tidy_row(&asw_schema_images, &(*rows)[i]);
     }
     h5close(memtype);
     H5Fclose(file);
@@ -1446,13 +1399,13 @@ static int summarize_images(hid_t file, const char *path, FILE *out,
     static const size_t offs[] = {
         offsetof(struct sum_row, source), offsetof(struct sum_row, freq_hz),
         offsetof(struct sum_row, peak_jy), offsetof(struct sum_row, snr)};
-    hid_t memtype =
-        projection_type(&images_table, keys, offs, 4, sizeof(struct sum_row));
+    hid_t memtype = projection_type(&asw_schema_images, keys, offs, 4,
+                                    sizeof(struct sum_row));
     struct sum_row *rows = NULL;
     double *peak = NULL, *snr = NULL;
     size_t n = 0;
     void *buf = NULL;
-    int rc = read_all(file, path, &images_table, memtype,
+    int rc = read_all(file, path, &asw_schema_images, memtype,
                       sizeof(struct sum_row), &buf, &n, err);
     h5close(memtype);
     if (rc < 0)

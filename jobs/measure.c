@@ -79,6 +79,7 @@ int asw_measure_file(const char *path, struct asw_image *row,
         snprintf(row->intent, sizeof row->intent, "%s", pn.intent);
         snprintf(row->specmode, sizeof row->specmode, "%s", pn.specmode);
         row->spw = pn.spw;
+        row->pbcor = pn.pbcor;
     }
     struct asw_fits_image img;
     int rc = asw_fits_read(path, &img, err);
