@@ -31,8 +31,10 @@ DEB_PACKAGES=(
   libcurl4-openssl-dev libarchive-dev libcfitsio-dev libexpat1-dev
   libjansson-dev libinih-dev libsqlite3-dev libmicrohttpd-dev libgsl-dev
   libcmocka-dev clang clang-format
-  python3-venv python3-h5py python3-numpy python3-astropy python3-scipy
+  python3-venv python3-h5py python3-numpy python3-astropy python3-scipy python3-pandas
   curl sqlite3 ca-certificates
+  # the single-node Slurm of the `slurm` tests (scripts/slurm-local.sh)
+  munge slurmctld slurmd slurm-client
 )
 
 # Pinned modular CASA. casaconfig is pinned too: it is the code that reads
