@@ -8,6 +8,17 @@
  * with exponential backoff and jitter, then failed over to the next mirror;
  * permanent ones (401/403/404, size mismatch, disk full) are not.
  *
+ * A large file can be fetched as several byte ranges in parallel
+ * (req->segments, curl multi, one single-range request per segment; the
+ * archive does not serve multi-range requests). The .part is then
+ * preallocated to the full size, each segment is written in place with
+ * pwrite, and the progress of every segment is kept in the sidecar
+ * "<dest>.part.state" so that each segment resumes on its own, in this
+ * call (retries) or a later one. A .part with a sidecar is never taken for
+ * a complete file. A connection that finishes early takes over half of the
+ * largest remaining segment, so one slow connection does not hold up the
+ * end of the file.
+ *
  * TLS verification is always on. Credentials come from ~/.netrc (or
  * req->netrc_file) or from environment variables named in the request; they
  * are never logged and URLs in messages have their userinfo removed.
@@ -20,9 +31,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A reusable transfer context (keeps one CURL easy handle, so connections
- * and TLS sessions to a mirror are reused across files). Opaque. */
+/* A reusable transfer context (keeps its CURL easy and multi handles, so
+ * connections and TLS sessions to a mirror are reused across files).
+ * Opaque. */
 struct asw_dl_ctx;
+
+/*
+ * The arrived prefix of a file being downloaded, for a reader running
+ * concurrently on another thread (extraction while downloading). The
+ * downloader publishes how many bytes from the start of the .part are on
+ * disk; asw_dl_tail_read waits for them. Opaque.
+ */
+struct asw_dl_tail;
 
 /*
  * Progress callback: bytes_now counts the whole file including what a
@@ -66,6 +86,24 @@ struct asw_dl_request {
     asw_dl_progress_fn progress; /* optional */
     void *progress_user;
     double progress_interval_s;
+
+    /* Parallel byte ranges for one file: at most `segments` requests at a
+     * time, none for less than min_segment_bytes, so files smaller than
+     * twice that stay single-stream. The size must be known (from
+     * expected_bytes, else a HEAD request) and the server must answer
+     * ranges with 206; otherwise the file is fetched as one stream. */
+    int segments;
+    int64_t min_segment_bytes;
+
+    /* An attempt that moved the file forward by at least this many bytes
+     * does not count against max_retries (a 30 GB file on a link that
+     * drops every few GB still completes); 0: every attempt counts. */
+    int64_t retry_reset_bytes;
+
+    /* Optional: publish the arrived prefix here (borrowed; see
+     * asw_dl_tail_new). Needs an absolute dest_path, because the reader
+     * may change the working directory (asw_untar does). */
+    struct asw_dl_tail *tail;
 };
 
 struct asw_dl_stats {
@@ -76,13 +114,18 @@ struct asw_dl_stats {
     int mirror;                /* index in req->mirrors used last, -1 none */
     long http_status;          /* status of the last response, 0 if none */
     double seconds;            /* wall time of the call, backoff included */
+    int segments;              /* byte ranges the file was split into in
+                                  this call (stolen halves included); 1 for
+                                  a single stream, 0 if nothing was fetched */
+    int max_parallel;          /* most transfers running at once */
 };
 
 /*
  * Fill *req with the defaults for url and dest_path (both borrowed; they
  * must outlive the fetch): expected_bytes -1, 3 retries, backoff 1 s up to
  * 60 s, connect timeout 30 s, low-speed abort below 1 B/s for 60 s,
- * progress every 1 s, no mirrors, no fsync.
+ * progress every 1 s, no mirrors, no fsync, a single stream (segments 1,
+ * min_segment_bytes 64 MiB), retry_reset_bytes 64 MiB, no tail.
  */
 void asw_dl_request_init(struct asw_dl_request *req, const char *url,
                          const char *dest_path);
@@ -115,16 +158,17 @@ void asw_dl_ctx_free(struct asw_dl_ctx *ctx);
  *   ASW_ENOTFOUND (404/410), ASW_EAUTH (401/403) - not retried;
  *   ASW_EPROTO  size mismatch against Content-Length/Content-Range or
  *               expected_bytes (the message names both numbers; the .part
- *               is removed);
- *   ASW_ENOSPC  the disk filled up (the .part is removed);
- *   ASW_ENET, ASW_EHTTP  retries and mirrors exhausted (the .part is kept
- *               so a later call resumes);
+ *               and its sidecar are removed);
+ *   ASW_ENOSPC  the disk filled up (the .part and sidecar are removed);
+ *   ASW_ENET, ASW_EHTTP  retries and mirrors exhausted (the .part and
+ *               sidecar are kept so a later call resumes);
  *   ASW_EINTR   the progress callback asked to stop (.part kept);
  *   ASW_EIO, ASW_EINVAL, ASW_ECONFIG  local problems, bad request, unset
  *               credential variable.
  * A permanent error ends the call at once, without trying other mirrors
- * (authentication and sizes are the same on every mirror). st (optional)
- * is filled in every case.
+ * (authentication and sizes are the same on every mirror). In segmented
+ * mode max_retries counts per segment. st (optional) is filled in every
+ * case.
  */
 int asw_dl_ctx_fetch(struct asw_dl_ctx *ctx, const struct asw_dl_request *req,
                      struct asw_dl_stats *st, struct asw_err *err);
@@ -132,6 +176,38 @@ int asw_dl_ctx_fetch(struct asw_dl_ctx *ctx, const struct asw_dl_request *req,
 /* asw_dl_ctx_fetch with a temporary context (no connection reuse). */
 int asw_dl_fetch(const struct asw_dl_request *req, struct asw_dl_stats *st,
                  struct asw_err *err);
+
+/*
+ * Create an empty tail for one download. Returns NULL on out-of-memory;
+ * free with asw_dl_tail_free after both the downloader and the reader are
+ * done with it. Use a tail for one asw_dl_ctx_fetch call only.
+ */
+struct asw_dl_tail *asw_dl_tail_new(void);
+
+/* Free a tail. Accepts NULL. */
+void asw_dl_tail_free(struct asw_dl_tail *t);
+
+/*
+ * Reader side: copy up to n bytes at offset off of the file being
+ * downloaded into buf, blocking until they have arrived. Returns the
+ * number of bytes copied (> 0), 0 at the end of the completed and verified
+ * file, or a negative ASW_E* code with err filled: the download failed
+ * (its code), the downloader had to discard bytes already published
+ * (ASW_EPROTO, "restarted"), or the tail was cancelled (ASW_EINTR).
+ */
+long asw_dl_tail_read(struct asw_dl_tail *t, void *buf, size_t n, int64_t off,
+                      struct asw_err *err);
+
+/*
+ * Reader side: give up reading (e.g. the extraction failed). Wakes a
+ * blocked asw_dl_tail_read, which returns ASW_EINTR, and makes
+ * asw_dl_tail_cancelled true. The download itself is not stopped; its
+ * progress callback may check asw_dl_tail_cancelled.
+ */
+void asw_dl_tail_cancel(struct asw_dl_tail *t);
+
+/* Whether asw_dl_tail_cancel was called (thread-safe). */
+int asw_dl_tail_cancelled(struct asw_dl_tail *t);
 
 /*
  * Copy url into out (size n) without its userinfo ("user:pw@"), for

@@ -1,12 +1,15 @@
 /*
  * products.c - the products backend: take the ALMA pipeline's own
- * calibrator images (*_bp, *_ph, *_ch, *_amp, *_pol* .pbcor.fits) from
- * the unit directory and measure each one. No CASA needed.
+ * calibrator images (*_bp, *_ph, *_ch, *_amp, *_pol* .pbcor.fits, with
+ * their .pb.fits.gz primary beams) from the unit directory and measure
+ * each one, comparing with the pipeline's flux.csv; then fit the spectral
+ * index of every source over its spectral windows. No CASA needed.
  */
 #include "measure.h"
 #include "pipeline.h"
 
 #include "src/log.h"
+#include "src/reduce/fluxcat.h"
 
 #include <ftw.h>
 #include <stdlib.h>
@@ -27,11 +30,16 @@ static int want_entry(const char *path)
     return pn.pbcor || (n > 11 && strcmp(base + n - 11, ".pb.fits.gz") == 0);
 }
 
+/* A unit holds a handful of flux.csv files (one per member OUS). */
+#define MAX_FLUX_CSV 64
+
 /* nftw has no user pointer: collect paths in a file-local list. The
  * walk runs on one thread per process (the MPI rank's main thread). */
 static struct {
     char **v;
     size_t n;
+    char *csv[MAX_FLUX_CSV];
+    size_t ncsv;
     int oom;
 } found;
 
@@ -45,6 +53,15 @@ static int collect(const char *path, const struct stat *sb, int type,
     struct asw_product_name pn;
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
+    size_t bl = strlen(base);
+    if (bl >= 8 && strcmp(base + bl - 8, "flux.csv") == 0) {
+        if (found.ncsv < MAX_FLUX_CSV &&
+            !(found.csv[found.ncsv++] = strdup(path))) {
+            found.oom = 1;
+            return 1;
+        }
+        return 0;
+    }
     if (asw_product_name_parse(base, &pn) || !pn.pbcor ||
         !asw_intent_is_calibrator(pn.intent))
         return 0;
@@ -68,7 +85,9 @@ static int process(const struct asw_job *job, struct asw_result *res,
 {
     found.v = NULL;
     found.n = 0;
+    found.ncsv = 0;
     found.oom = 0;
+    struct asw_fluxcat cat = {0};
     int rc = 0;
     if (nftw(job->unit_dir, collect, 16, FTW_PHYS) != 0 || found.oom) {
         rc = asw_err_set(err, found.oom ? ASW_ENOMEM : ASW_EIO, "products",
@@ -78,21 +97,36 @@ static int process(const struct asw_job *job, struct asw_result *res,
     /* Sorted, so every run lists a unit's rows in the same order. */
     if (found.n > 1)
         qsort(found.v, found.n, sizeof *found.v, cmp_str);
-    size_t failed = 0;
-    for (size_t i = 0; i < found.n; i++) {
-        struct asw_image row;
-        struct asw_err ierr = {0};
-        if (asw_measure_file(found.v[i], &row, &ierr)) {
-            asw_warn("%s: %s", job->unit->id, ierr.msg);
-            failed++;
-            continue;
-        }
-        snprintf(row.unit_id, sizeof row.unit_id, "%s", job->unit->id);
-        if ((rc = asw_result_add_image(res, &row))) {
-            asw_err_set(err, rc, "products", "out of memory");
+    /* The catalogue fluxes the pipeline used: a bad flux.csv only costs
+     * the comparison. */
+    for (size_t i = 0; i < found.ncsv; i++) {
+        struct asw_err cerr = {0};
+        if (asw_fluxcat_load(found.csv[i], &cat, &cerr) == ASW_ENOMEM) {
+            rc = asw_err_set(err, ASW_ENOMEM, "products", "out of memory");
             goto out;
         }
+        if (cerr.code)
+            asw_warn("%s: %s", job->unit->id, cerr.msg);
     }
+    struct asw_measure_opts mo;
+    asw_measure_opts_init(&mo);
+    mo.unit_id = job->unit->id;
+    mo.cat = &cat;
+    size_t failed = 0, first = res->n_images;
+    for (size_t i = 0; i < found.n; i++) {
+        struct asw_err ierr = {0};
+        int mrc = asw_measure_into(found.v[i], &mo, res, NULL, &ierr);
+        if (mrc == ASW_ENOMEM) {
+            rc = asw_err_set(err, mrc, "products", "out of memory");
+            goto out;
+        }
+        if (mrc) { /* the row records why */
+            asw_warn("%s: %s", job->unit->id, ierr.msg);
+            failed++;
+        }
+    }
+    if ((rc = asw_measure_seds(res, first, err)))
+        goto out;
     if (found.n == 0)
         asw_warn("%s: no calibrator images in the products", job->unit->id);
     else if (failed == found.n)
@@ -104,8 +138,11 @@ out:
     for (size_t i = 0; i < found.n; i++)
         free(found.v[i]);
     free(found.v);
+    for (size_t i = 0; i < found.ncsv; i++)
+        free(found.csv[i]);
     found.v = NULL;
-    found.n = 0;
+    found.n = found.ncsv = 0;
+    asw_fluxcat_free(&cat);
     return rc;
 }
 

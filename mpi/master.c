@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct queue {
     size_t *v; /* indices into plan.units, FIFO */
@@ -53,7 +54,8 @@ static int record(struct asw_cat *cat, const struct asw_config *cfg,
 {
     struct asw_err err = {0};
     r->attempts = u->attempts;
-    if (asw_cat_put_result(cat, r, u, &err)) {
+    if (asw_cat_put_result(cat, r, u, &err) ||
+        asw_cat_run_host(cat, r->host, &err)) {
         asw_error("catalogue: %s", err.msg);
         return ASW_EXIT_CATALOGUE;
     }
@@ -73,6 +75,26 @@ static int record(struct asw_cat *cat, const struct asw_config *cfg,
                   r->error);
     }
     return 0;
+}
+
+/* The catalogue's options from [output], and its /runs row for this run
+ * (provenance: version, configuration, ranks, hosts). */
+static int begin_run(struct asw_cat *cat, const struct asw_config *cfg,
+                     int size, size_t n_units, struct asw_err *err)
+{
+    struct asw_cat_options o;
+    char host[64] = "";
+    asw_cat_options_default(&o);
+    o.checkpoint_s = cfg->checkpoint_s;
+    o.journal_fsync = cfg->journal_fsync;
+    o.pair_days = cfg->pair_days;
+    gethostname(host, sizeof host - 1);
+    struct asw_cat_run_info info = {cfg->path, cfg->text, cfg->mode, host,
+                                    NULL,      size,      n_units};
+    return asw_cat_set_options(cat, &o, err) ||
+                   asw_cat_run_begin(cat, &info, err)
+               ? -1
+               : 0;
 }
 
 static void stop_all(MPI_Comm comm, int size)
@@ -190,7 +212,8 @@ int asw_master_run(MPI_Comm comm, const struct asw_config *cfg)
     }
     asw_info("archive %s: %zu rows, %zu member OUSs, %zu units", plan.mirror,
              plan.n_rows, plan.n_mous, plan.n_units);
-    if (asw_cat_open(cfg->catalogue, 1, &cat, &err)) {
+    if (asw_cat_open(cfg->catalogue, 1, &cat, &err) ||
+        begin_run(cat, cfg, size, plan.n_units, &err)) {
         asw_error("catalogue %s: %s", cfg->catalogue, err.msg);
         stop_all(comm, size);
         rc = ASW_EXIT_CATALOGUE;
@@ -231,6 +254,11 @@ int asw_master_run(MPI_Comm comm, const struct asw_config *cfg)
              t.done, t.failed, t.skipped, t.retried);
     if (!rc && t.failed)
         rc = ASW_EXIT_UNITS_FAILED;
+    struct asw_cat_run_tally tally = {t.done, t.failed, t.skipped, t.retried};
+    if (asw_cat_run_end(cat, rc, &tally, &err)) {
+        asw_error("catalogue %s: %s", cfg->catalogue, err.msg);
+        rc = ASW_EXIT_CATALOGUE;
+    }
 out:
     if (cat && asw_cat_close(cat, &err)) {
         asw_error("catalogue %s: %s", cfg->catalogue, err.msg);

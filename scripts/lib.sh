@@ -50,22 +50,27 @@ asw_sim_stop() {
 asw_test_archive() {
     local build=$1
     local gen=$build/test-work/archive-small
+    # The archive is keyed by the generator binary: a rebuilt generator
+    # (new tables, new truth) regenerates it.
+    local key
+    key=$(cksum <"$build/tests/gen/asw-gen" | cut -d' ' -f1)
     mkdir -p "$build/test-work"
-    if [ ! -f "$gen/.done" ]; then
+    if [ "$(cat "$gen/.done" 2>/dev/null)" != "$key" ]; then
         if mkdir "$gen.lock" 2>/dev/null; then
             rm -rf "$gen"
             "$build/tests/gen/asw-gen" --out "$gen" --preset small --seed 7 \
                 --min-snr 100 >&2
-            touch "$gen/.done"
+            echo "$key" >"$gen/.done"
             rmdir "$gen.lock"
         else
             local i
             for i in $(seq 1 600); do
-                [ -f "$gen/.done" ] && break
+                [ "$(cat "$gen/.done" 2>/dev/null)" = "$key" ] && break
                 sleep 0.1
             done
         fi
     fi
-    [ -f "$gen/.done" ] || { echo "no test archive" >&2; return 1; }
+    [ "$(cat "$gen/.done" 2>/dev/null)" = "$key" ] ||
+        { echo "no test archive" >&2; return 1; }
     echo "$gen"
 }

@@ -5,6 +5,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,6 +183,25 @@ static int parse_long(const char *v, long lo, long hi, long *out)
     return 0;
 }
 
+/* A byte count with an optional k, M, G or T suffix (powers of 1024). */
+static int parse_bytes(const char *v, long long lo, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno || end == v || x < 0)
+        return -1;
+    const char *units = "kKmMgGtT";
+    const char *u = *end ? strchr(units, *end) : NULL;
+    int shift = u ? 10 * (1 + (int)(u - units) / 2) : 0;
+    if (shift)
+        end++;
+    if (*end || x > (LLONG_MAX >> shift) || (x << shift) < lo)
+        return -1;
+    *out = x << shift;
+    return 0;
+}
+
 static int set_str(char **dst, const char *v)
 {
     free(*dst);
@@ -210,6 +231,68 @@ static int check_cycles(const struct asw_strlist *l, const char **bad)
     return 0;
 }
 
+static int parse_double(const char *v, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    while (end && isspace((unsigned char)*end))
+        end++;
+    if (errno || end == v || *end || !(x >= lo && x <= hi))
+        return -1;
+    *out = x;
+    return 0;
+}
+
+/* YYYY-MM-DD (UTC midnight) to MJD; days_after 1 gives the next midnight,
+ * so that date_to includes its whole day. */
+static int parse_date_mjd(const char *v, int days_after, double *out)
+{
+    int y, m, d, n = 0;
+    if (strlen(v) != 10 || sscanf(v, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 ||
+        n != 10 || y < 1990 || y > 2200 || m < 1 || m > 12 || d < 1)
+        return -1;
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > mdays[m - 1] + (m == 2 && leap))
+        return -1;
+    /* Days from civil (Howard Hinnant's algorithm), then MJD. */
+    int yy = y - (m <= 2);
+    int era = yy / 400;
+    int yoe = yy - era * 400;
+    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    long days_1970 = (long)era * 146097 + doe - 719468;
+    *out = (double)(days_1970 + 40587 + days_after);
+    return 0;
+}
+
+/* "ra, dec, radius" in degrees. */
+static int parse_cone(const char *v, struct asw_config *cfg)
+{
+    struct asw_strlist l = {0};
+    int rc = asw_strlist_split(&l, v);
+    if (!rc && (l.n != 3 || parse_double(l.v[0], 0, 360, &cfg->cone_ra_deg) ||
+                parse_double(l.v[1], -90, 90, &cfg->cone_dec_deg) ||
+                parse_double(l.v[2], 0, 180, &cfg->cone_radius_deg) ||
+                !(cfg->cone_radius_deg > 0)))
+        rc = -1;
+    asw_strlist_free(&l);
+    cfg->has_cone = rc == 0;
+    return rc;
+}
+
+/* Names of environment variables: letters, digits and '_'. */
+static int check_env_name(const char *v)
+{
+    if (!*v || isdigit((unsigned char)*v))
+        return -1;
+    for (const char *p = v; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_')
+            return -1;
+    return 0;
+}
+
 static int handler(void *user, const char *section, const char *key,
                    const char *raw, int lineno)
 {
@@ -231,25 +314,20 @@ static int handler(void *user, const char *section, const char *key,
     }
 #define IS(s, k) (strcmp(section, s) == 0 && strcmp(key, k) == 0)
     if (IS("archive", "mirrors")) {
-        asw_strlist_free(&cfg->mirrors);
         ok = !asw_strlist_split(&cfg->mirrors, v);
         for (size_t i = 0; ok && i < cfg->mirrors.n; i++)
             if (strncmp(cfg->mirrors.v[i], "http://", 7) &&
                 strncmp(cfg->mirrors.v[i], "https://", 8))
                 ok = 0, bad = cfg->mirrors.v[i];
     } else if (IS("archive", "targets")) {
-        asw_strlist_free(&cfg->targets);
         ok = !asw_strlist_split_commas(&cfg->targets, v);
     } else if (IS("archive", "bands")) {
-        asw_strlist_free(&cfg->bands);
         ok = !asw_strlist_split(&cfg->bands, v) &&
              !check_bands(&cfg->bands, &bad);
     } else if (IS("archive", "cycles")) {
-        asw_strlist_free(&cfg->cycles);
         ok = !asw_strlist_split(&cfg->cycles, v) &&
              !check_cycles(&cfg->cycles, &bad);
     } else if (IS("archive", "projects")) {
-        asw_strlist_free(&cfg->projects);
         ok = !asw_strlist_split_commas(&cfg->projects, v);
     } else if (IS("archive", "public_only")) {
         ok = !parse_bool(v, &cfg->public_only);
@@ -257,6 +335,34 @@ static int handler(void *user, const char *section, const char *key,
         ok = !parse_bool(v, &cfg->include_7m);
     } else if (IS("archive", "maxrec")) {
         ok = !parse_long(v, 0, 100000000, &cfg->maxrec);
+    } else if (IS("archive", "max_rows_per_query")) {
+        ok = !parse_long(v, 0, 100000000, &cfg->max_rows_per_query);
+    } else if (IS("archive", "date_from")) {
+        ok = !*v || !parse_date_mjd(v, 0, &cfg->mjd_from);
+    } else if (IS("archive", "date_to")) {
+        ok = !*v || !parse_date_mjd(v, 1, &cfg->mjd_to);
+    } else if (IS("archive", "cone")) {
+        ok = !*v || !parse_cone(v, cfg);
+    } else if (IS("archive", "freq_min_ghz")) {
+        ok = !*v || !parse_double(v, 0, 10000, &cfg->freq_min_ghz);
+    } else if (IS("archive", "freq_max_ghz")) {
+        ok = !*v || !parse_double(v, 0, 10000, &cfg->freq_max_ghz);
+    } else if (IS("archive", "velocity_resolution_max")) {
+        ok = !*v || !parse_double(v, 0, 1e9, &cfg->velocity_res_max_ms);
+    } else if (IS("archive", "credentials")) {
+        ok = strcmp(v, "none") == 0 || strcmp(v, "netrc") == 0 ||
+             strcmp(v, "env") == 0;
+        free(cfg->credentials);
+        cfg->credentials = NULL;
+        if (ok && strcmp(v, "none"))
+            ok = !set_str(&cfg->credentials, v);
+    } else if (IS("archive", "user_env")) {
+        ok = !check_env_name(v) && !set_str(&cfg->user_env, v);
+    } else if (IS("archive", "password_env")) {
+        ok = !check_env_name(v) && !set_str(&cfg->password_env, v);
+    } else if (IS("archive", "retries")) {
+        ok = !parse_long(v, 0, 20, &n);
+        cfg->archive_retries = (int)n;
     } else if (IS("pipeline", "mode")) {
         ok = (strcmp(v, "products") == 0 || strcmp(v, "casa") == 0) &&
              !set_str(&cfg->mode, v);
@@ -264,8 +370,16 @@ static int handler(void *user, const char *section, const char *key,
         ok = *v && !set_str(&cfg->scratch_dir, v);
     } else if (IS("scratch", "keep")) {
         ok = !parse_bool(v, &cfg->keep_files);
+    } else if (IS("scratch", "reserve")) {
+        ok = !parse_bytes(v, 0, &cfg->scratch_reserve_bytes);
     } else if (IS("output", "catalogue")) {
         ok = *v && !set_str(&cfg->catalogue, v);
+    } else if (IS("output", "checkpoint_s")) {
+        ok = !parse_double(v, 0, 86400, &cfg->checkpoint_s);
+    } else if (IS("output", "journal_fsync")) {
+        ok = !parse_bool(v, &cfg->journal_fsync);
+    } else if (IS("output", "pair_days")) {
+        ok = !parse_double(v, 0, 3650, &cfg->pair_days);
     } else if (IS("run", "resume")) {
         ok = !parse_bool(v, &cfg->resume);
     } else if (IS("run", "max_attempts")) {
@@ -282,6 +396,20 @@ static int handler(void *user, const char *section, const char *key,
         ok = !parse_long(v, 1, 3600, &cfg->connect_timeout_s);
     } else if (IS("download", "low_speed_time")) {
         ok = !parse_long(v, 1, 86400, &cfg->low_speed_time_s);
+    } else if (IS("download", "segments")) {
+        ok = !parse_long(v, 1, 32, &n);
+        cfg->segments = (int)n;
+    } else if (IS("download", "min_segment")) {
+        ok = !parse_bytes(v, 1, &cfg->min_segment_bytes);
+    } else if (IS("download", "max_transfers")) {
+        ok = !parse_long(v, 1, 32, &n);
+        cfg->max_transfers = (int)n;
+    } else if (IS("download", "extract")) {
+        ok = strcmp(v, "after") == 0 || strcmp(v, "during") == 0;
+        cfg->extract_during = strcmp(v, "during") == 0;
+    } else if (strcmp(section, "casa") == 0 &&
+               (ok = asw_casa_config_set(&cfg->casa, key, v)) >= 0) {
+        /* [casa]: src/config_casa.c */
     } else {
         asw_err_set(c->err, ASW_ECONFIG, "config",
                     "%s:%d: unknown key '%s' in section [%s] (see "
@@ -317,8 +445,19 @@ static char *read_line(char *str, int num, void *stream)
     int i = 0;
     while (i < num - 1 && r->p[i] && r->p[i] != '\n')
         i++;
-    if (r->p[i] == '\n' && i < num - 1)
-        i++;
+    if (i == num - 1 && r->p[i]) {
+        /* inih's line buffer is fixed (INI_MAX_LINE); a longer line would
+         * be cut silently. Say so instead. */
+        r->ctx->line_no++;
+        asw_err_set(r->ctx->err, ASW_ECONFIG, "config",
+                    "%s:%d: line longer than %d characters; split long lists "
+                    "over indented continuation lines",
+                    r->ctx->path, r->ctx->line_no, num - 2);
+        r->ctx->failed = 1;
+        return NULL;
+    }
+    if (r->p[i] == '\n')
+        i++; /* i <= num - 1 here: room for the NUL */
     memcpy(str, r->p, (size_t)i);
     str[i] = '\0';
     r->p += i;
@@ -336,12 +475,50 @@ static int handler_compat(void *user, const char *section, const char *key,
 static void set_defaults(struct asw_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->public_only = 1;
+    cfg->public_only = -1; /* resolved after parsing (credentials) */
+    cfg->mjd_from = NAN;
+    cfg->mjd_to = NAN;
+    cfg->freq_min_ghz = NAN;
+    cfg->freq_max_ghz = NAN;
+    cfg->velocity_res_max_ms = NAN;
+    cfg->archive_retries = 3;
     cfg->resume = 1;
     cfg->max_attempts = 3;
+    cfg->checkpoint_s = 60;
+    cfg->journal_fsync = 1;
+    cfg->pair_days = 14;
     cfg->retries = 5;
     cfg->connect_timeout_s = 30;
     cfg->low_speed_time_s = 120;
+    cfg->segments = 4;
+    cfg->min_segment_bytes = 64LL << 20;
+    cfg->max_transfers = 4;
+    cfg->extract_during = 0;
+    cfg->scratch_reserve_bytes = 1LL << 30;
+}
+
+/* Cross-key checks and defaults of [archive], after every key was read. */
+static int check_archive(struct asw_config *cfg, struct asw_err *err)
+{
+    if (cfg->public_only < 0)
+        cfg->public_only = cfg->credentials == NULL;
+    if (cfg->credentials && strcmp(cfg->credentials, "env") == 0) {
+        if ((!cfg->user_env && set_str(&cfg->user_env, "ALMA_USER")) ||
+            (!cfg->password_env &&
+             set_str(&cfg->password_env, "ALMA_PASSWORD")))
+            return asw_err_set(err, ASW_ENOMEM, "config", "out of memory");
+    }
+    if (!isnan(cfg->mjd_from) && !isnan(cfg->mjd_to) &&
+        cfg->mjd_to <= cfg->mjd_from)
+        return asw_err_set(err, ASW_ECONFIG, "config",
+                           "%s: [archive] date_to is before date_from",
+                           cfg->path);
+    if (!isnan(cfg->freq_min_ghz) && !isnan(cfg->freq_max_ghz) &&
+        cfg->freq_max_ghz < cfg->freq_min_ghz)
+        return asw_err_set(err, ASW_ECONFIG, "config",
+                           "%s: [archive] freq_max_ghz is below freq_min_ghz",
+                           cfg->path);
+    return 0;
 }
 
 int asw_config_parse(const char *text, const char *path, struct asw_config *cfg,
@@ -349,6 +526,8 @@ int asw_config_parse(const char *text, const char *path, struct asw_config *cfg,
 {
     set_defaults(cfg);
     struct parse_ctx ctx = {cfg, err, path ? path : "<config>", 0, 0};
+    if (asw_casa_config_defaults(&cfg->casa))
+        goto nomem;
     cfg->path = strdup(ctx.path);
     cfg->text = strdup(text);
     struct line_reader rd = {text, &ctx};
@@ -371,6 +550,8 @@ int asw_config_parse(const char *text, const char *path, struct asw_config *cfg,
                     ctx.path);
         goto fail;
     }
+    if (check_archive(cfg, err))
+        goto fail;
     if (!cfg->mode && set_str(&cfg->mode, "products"))
         goto nomem;
     if (!cfg->catalogue && set_str(&cfg->catalogue, "almasweep.h5"))
@@ -428,9 +609,13 @@ void asw_config_free(struct asw_config *cfg)
     asw_strlist_free(&cfg->bands);
     asw_strlist_free(&cfg->cycles);
     asw_strlist_free(&cfg->projects);
+    free(cfg->credentials);
+    free(cfg->user_env);
+    free(cfg->password_env);
     free(cfg->mode);
     free(cfg->scratch_dir);
     free(cfg->catalogue);
     free(cfg->log_level);
+    asw_casa_config_free(&cfg->casa);
     memset(cfg, 0, sizeof *cfg);
 }

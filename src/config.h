@@ -7,6 +7,7 @@
 #ifndef ASW_CONFIG_H
 #define ASW_CONFIG_H
 
+#include "config_casa.h"
 #include "err.h"
 
 #include <stddef.h>
@@ -26,19 +27,39 @@ struct asw_config {
     struct asw_strlist bands;    /* "3", "7", ... */
     struct asw_strlist cycles;   /* "2019", ... (proposal_id prefix) */
     struct asw_strlist projects; /* project codes */
-    int public_only;             /* data_rights = 'Public' */
+    int public_only;             /* data_rights = 'Public'; default on
+                                    unless credentials are set */
     int include_7m;              /* also 7-m array data */
     long maxrec;                 /* TAP MAXREC, 0 = none */
+    long max_rows_per_query;     /* split larger answers; 0 = maxrec */
+    double mjd_from;             /* t_min >= this (date_from), NAN: none */
+    double mjd_to;               /* t_min < this (day after date_to) */
+    int has_cone;                /* cone = ra, dec, radius (deg) */
+    double cone_ra_deg, cone_dec_deg, cone_radius_deg;
+    double freq_min_ghz; /* overlap with [min, max], NAN: none */
+    double freq_max_ghz;
+    double velocity_res_max_ms; /* velocity_resolution <= (m/s), NAN */
+    char *credentials;          /* NULL, "netrc" or "env" */
+    char *user_env;             /* env names holding the Basic user ... */
+    char *password_env;         /* ... and password ("env" credentials) */
+    int archive_retries;        /* retries per TAP/DataLink request */
 
     /* [pipeline] */
     char *mode; /* "products" or "casa" */
 
+    /* [casa] (src/config_casa.h) */
+    struct asw_casa_config casa;
+
     /* [scratch] */
     char *scratch_dir;
-    int keep_files; /* keep unit directories after success */
+    int keep_files;                  /* keep unit directories after success */
+    long long scratch_reserve_bytes; /* left free beyond a unit's need */
 
     /* [output] */
     char *catalogue;
+    double checkpoint_s; /* catalogue checkpoint interval, 0 = every result */
+    int journal_fsync;   /* fdatasync the catalogue journal per result */
+    double pair_days;    /* /sources band-pair window */
 
     /* [run] */
     int resume;
@@ -49,6 +70,10 @@ struct asw_config {
     int retries;
     long connect_timeout_s;
     long low_speed_time_s;
+    int segments;                /* parallel byte ranges of one file */
+    long long min_segment_bytes; /* smaller files stay single-stream */
+    int max_transfers;           /* transfers one worker runs at once */
+    int extract_during;          /* extract tars while they download */
 };
 
 /*

@@ -18,6 +18,7 @@ static const char usage[] =
     "  votable    print a VOTable's first table as JSON or CSV\n"
     "  reduce     measure FITS images (peak, rms, beam) and print JSON\n"
     "  catalogue  inspect a catalogue (summary)\n"
+    "  fetch      download (and extract) archive files like a sweep does\n"
     "\n"
     "Run 'almasweep <command> --help' for the options of a command.\n"
     "\n"
@@ -58,6 +59,7 @@ int asw_cli_main(int argc, char **argv)
         {"votable", asw_cmd_votable},
         {"reduce", asw_cmd_reduce},
         {"catalogue", asw_cmd_catalogue},
+        {"fetch", asw_cmd_fetch},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(cmd, cmds[i].name) == 0)

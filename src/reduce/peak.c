@@ -1,8 +1,6 @@
 #include "peak.h"
 
 #include <math.h>
-#include <stdlib.h>
-#include <string.h>
 
 /* Quickselect: the k-th smallest of v[0..n). O(n) on average. */
 static float select_k(float *v, size_t n, size_t k)
@@ -36,44 +34,49 @@ static float select_k(float *v, size_t n, size_t k)
     return v[k];
 }
 
-static double median(float *v, size_t n)
+double asw_median_float(float *v, size_t n)
 {
+    if (n == 0)
+        return NAN;
     if (n % 2)
         return select_k(v, n, n / 2);
-    double a = select_k(v, n, n / 2);
-    double b = select_k(v, n, n / 2 - 1);
-    return 0.5 * (a + b);
+    /* After selecting the upper middle, the lower middle is the largest
+     * of the elements left of it. */
+    double b = select_k(v, n, n / 2);
+    float a = v[0];
+    for (size_t i = 1; i < n / 2; i++)
+        if (v[i] > a)
+            a = v[i];
+    return 0.5 * ((double)a + b);
 }
 
 double asw_robust_sigma(float *v, size_t n)
 {
     if (n < 2)
         return NAN;
-    double med = median(v, n);
+    double med = asw_median_float(v, n);
     for (size_t i = 0; i < n; i++)
-        v[i] = fabsf(v[i] - (float)med);
-    return 1.4826 * median(v, n);
+        v[i] = (float)fabs((double)v[i] - med);
+    return 1.4826 * asw_median_float(v, n);
 }
 
 /*
- * Refine the peak at integer (ix, iy) with a least-squares quadratic in
- * the log of the 3x3 neighbourhood. For x, y in {-1, 0, 1} the basis
- * 1, x, y, x^2-2/3, xy, y^2-2/3 is orthogonal, so the coefficients are
- * plain sums. Falls back to the pixel when the fit is not a maximum
- * within one pixel.
+ * The basis 1, x, y, x^2-2/3, xy, y^2-2/3 is orthogonal on the 3x3 grid
+ * x, y in {-1, 0, 1}, so the least-squares coefficients are plain sums.
  */
-static void refine(const struct asw_plane *p, long ix, long iy,
-                   struct asw_peak *out)
+void asw_peak_refine(const float *data, long nx, long y_lo, long nrows,
+                     long ix, long iy, double *peak, double *x, double *y)
 {
-    out->peak = p->data[iy * p->nx + ix];
-    out->x = (double)ix;
-    out->y = (double)iy;
-    if (ix < 1 || iy < 1 || ix >= p->nx - 1 || iy >= p->ny - 1)
+    const float *c = data + (size_t)(iy - y_lo) * (size_t)nx + ix;
+    *peak = *c;
+    *x = (double)ix;
+    *y = (double)iy;
+    if (ix < 1 || ix >= nx - 1 || iy - 1 < y_lo || iy + 1 >= y_lo + nrows)
         return;
     double f[3][3], sum = 0;
     for (int dy = -1; dy <= 1; dy++) {
         for (int dx = -1; dx <= 1; dx++) {
-            float v = p->data[(iy + dy) * p->nx + ix + dx];
+            float v = c[dy * nx + dx];
             if (!(v > 0))
                 return;
             f[dy + 1][dx + 1] = log(v);
@@ -101,68 +104,13 @@ static void refine(const struct asw_plane *p, long ix, long iy,
     double det = 4 * c3 * c5 - c4 * c4;
     if (!(c3 < 0 && det > 0))
         return;
-    double x = (-c1 * 2 * c5 + c2 * c4) / det;
-    double y = (-c2 * 2 * c3 + c1 * c4) / det;
-    if (fabs(x) > 1 || fabs(y) > 1)
+    double ox = (-c1 * 2 * c5 + c2 * c4) / det;
+    double oy = (-c2 * 2 * c3 + c1 * c4) / det;
+    if (fabs(ox) > 1 || fabs(oy) > 1)
         return;
-    double lv = c0 + c1 * x + c2 * y + c3 * x * x + c4 * x * y + c5 * y * y;
-    out->peak = exp(lv);
-    out->x = ix + x;
-    out->y = iy + y;
-}
-
-int asw_peak_measure(const struct asw_plane *p, struct asw_peak *out,
-                     struct asw_err *err)
-{
-    memset(out, 0, sizeof *out);
-    out->peak = out->rms = out->x = out->y = NAN;
-    double beam = p->beam_pix > 0 ? p->beam_pix : 5.0;
-    double r_search =
-        fmax(10 * beam, (double)(p->nx < p->ny ? p->nx : p->ny) / 8.0);
-    long best = -1;
-    float bestv = -INFINITY;
-    size_t nnan = 0, npix = (size_t)p->nx * (size_t)p->ny;
-    for (long y = 0; y < p->ny; y++) {
-        for (long x = 0; x < p->nx; x++) {
-            float v = p->data[y * p->nx + x];
-            if (isnan(v)) {
-                nnan++;
-                continue;
-            }
-            double dx = x - p->cx, dy = y - p->cy;
-            if (dx * dx + dy * dy <= r_search * r_search && v > bestv) {
-                bestv = v;
-                best = y * p->nx + x;
-            }
-        }
-    }
-    out->nan_fraction = npix ? (double)nnan / (double)npix : 1.0;
-    if (best < 0)
-        return asw_err_set(err, ASW_EINVAL, "reduce",
-                           "no finite pixel near the phase centre");
-    refine(p, best % p->nx, best / p->nx, out);
-
-    /* Noise: outside 3 beams of the source, inside a quarter of the image
-     * around the centre (the primary-beam-corrected noise grows outward). */
-    double r_in = 3 * beam;
-    double r_out =
-        fmax((double)(p->nx < p->ny ? p->nx : p->ny) / 4.0, r_in + 2 * beam);
-    float *v = malloc(npix * sizeof *v);
-    if (!v)
-        return asw_err_set(err, ASW_ENOMEM, "reduce", "out of memory");
-    size_t n = 0;
-    for (long y = 0; y < p->ny; y++) {
-        for (long x = 0; x < p->nx; x++) {
-            float f = p->data[y * p->nx + x];
-            double sx = x - out->x, sy = y - out->y;
-            double cx = x - p->cx, cy = y - p->cy;
-            if (!isnan(f) && sx * sx + sy * sy > r_in * r_in &&
-                cx * cx + cy * cy <= r_out * r_out)
-                v[n++] = f;
-        }
-    }
-    out->n_noise = n;
-    out->rms = asw_robust_sigma(v, n);
-    free(v);
-    return 0;
+    double lv =
+        c0 + c1 * ox + c2 * oy + c3 * ox * ox + c4 * ox * oy + c5 * oy * oy;
+    *peak = exp(lv);
+    *x = ix + ox;
+    *y = iy + oy;
 }

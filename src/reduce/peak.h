@@ -1,41 +1,34 @@
 /*
- * peak.h - the first measurements of a calibrator image: the peak near
- * the phase centre (sub-pixel, from a quadratic fit to the log of the 3x3
- * pixels around the brightest one, exact for a Gaussian beam) and a robust
- * noise (1.4826 x MAD in an annulus that excludes the source).
+ * peak.h - the first measurements of a calibrator image: the sub-pixel
+ * peak (a quadratic fit to the log of the 3x3 pixels around the brightest
+ * one, exact for a Gaussian beam) and robust statistics (median, 1.4826 x
+ * the median absolute deviation) by quickselect.
  */
 #ifndef ASW_REDUCE_PEAK_H
 #define ASW_REDUCE_PEAK_H
 
-#include "src/err.h"
-
 #include <stddef.h>
 
-struct asw_plane {
-    const float *data; /* nx*ny, row-major, NaN = blank (borrowed) */
-    long nx, ny;
-    double cx, cy;   /* phase centre, 0-based pixels */
-    double beam_pix; /* beam FWHM (major axis) in pixels, NAN unknown */
-};
+/*
+ * Refine the peak at the integer pixel (ix, iy) of an image of which data
+ * holds rows y_lo .. y_lo + nrows - 1 (nx floats each, 0-based pixels).
+ * The result is exp of the maximum of the least-squares quadratic in
+ * log(I) over the 3x3 neighbourhood; it falls back to the pixel itself at
+ * an edge, next to a non-positive or blank pixel, or when the quadratic
+ * has no maximum within one pixel.
+ */
+void asw_peak_refine(const float *data, long nx, long y_lo, long nrows,
+                     long ix, long iy, double *peak, double *x, double *y);
 
-struct asw_peak {
-    double peak;    /* peak brightness (image units) */
-    double x, y;    /* 0-based sub-pixel position */
-    double rms;     /* robust noise (image units) */
-    size_t n_noise; /* pixels used for the noise */
-    double nan_fraction;
-};
+/* The median of v[0..n) (v is reordered; the mean of the two middle
+ * values for even n). NAN for n = 0. */
+double asw_median_float(float *v, size_t n);
 
 /*
- * Measure p. The source is sought within max(10 beams, nx/8) pixels of the
- * phase centre; the noise annulus runs from 3 beams around the source to
- * a quarter of the image size around the centre. Returns 0, ASW_EINVAL
- * (blank plane, nothing to measure) or ASW_ENOMEM.
+ * 1.4826 x the median absolute deviation of v[0..n) from its median, the
+ * robust standard deviation of Gaussian noise. The deviations are formed
+ * in double precision. v is overwritten. NAN for n < 2.
  */
-int asw_peak_measure(const struct asw_plane *p, struct asw_peak *out,
-                     struct asw_err *err);
-
-/* 1.4826 x the median absolute deviation of v[0..n) (v is reordered). */
 double asw_robust_sigma(float *v, size_t n);
 
 #endif

@@ -581,6 +581,8 @@ int asw_gen_archive_write(const struct asw_gen_plan *plan, const char *root,
         goto out;
     for (int i = 0; i < plan->n_mous && !rc; i++)
         rc = write_mous(&r, i, err);
+    if (!rc)
+        rc = asw_gen_db_calflux(r.db, plan, err);
     int crc = asw_gen_db_close(r.db, !rc, err);
     r.db = NULL;
     if (rc || (rc = crc))

@@ -1,6 +1,6 @@
 /*
- * gen_db.h - ROOT/archive.sqlite: tables obscore, datalink and access of
- * docs/sim-archive-layout.md.
+ * gen_db.h - ROOT/archive.sqlite: tables obscore, datalink, access and
+ * calflux of docs/sim-archive-layout.md.
  */
 #ifndef ASW_GEN_DB_H
 #define ASW_GEN_DB_H
@@ -11,7 +11,7 @@
 #include "gen_plan.h"
 
 /*
- * Create path afresh (an existing file is removed) with the three tables,
+ * Create path afresh (an existing file is removed) with the tables,
  * and open a transaction. On success *out is the connection, finished with
  * asw_gen_db_close. Returns 0 or ASW_EIO.
  */
@@ -47,6 +47,15 @@ int asw_gen_db_datalink(sqlite3 *db, const struct asw_gen_dl_row *row,
 /* Record that file name has data_rights rights. Returns 0 or ASW_EIO. */
 int asw_gen_db_access(sqlite3 *db, const char *name, const char *rights,
                       struct asw_err *err);
+
+/*
+ * Fill table calflux, the simulator's flux service catalogue: one
+ * measurement per (MOUS, calibrator field) at the MOUS's date, 100 GHz,
+ * the field's epoch flux and spectral index; plus the service's two
+ * reference answers. Returns 0 or ASW_EIO.
+ */
+int asw_gen_db_calflux(sqlite3 *db, const struct asw_gen_plan *plan,
+                       struct asw_err *err);
 
 /* Create the obscore table (called by asw_gen_db_open). Returns 0 or
  * ASW_EIO. */

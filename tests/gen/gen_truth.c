@@ -65,6 +65,18 @@ static json_t *mous_json(const struct asw_gen_plan *p, int mi)
     for (int s = 0; s < m->n_spw; s++)
         json_array_append_new(spws, json_integer(m->spw[s].id));
     json_object_set_new(o, "spws", spws);
+    /* The spectral setup, for selections by frequency and resolution. */
+    json_t *setup = json_array();
+    for (int s = 0; s < m->n_spw; s++) {
+        json_t *so = json_object();
+        json_object_set_new(so, "id", json_integer(m->spw[s].id));
+        json_object_set_new(so, "freq_hz", json_real(m->spw[s].freq_hz));
+        json_object_set_new(so, "bw_hz", json_real(m->spw[s].bw_hz));
+        json_object_set_new(so, "nchan", json_integer(m->spw[s].nchan));
+        json_array_append_new(setup, so);
+    }
+    json_object_set_new(o, "spw_setup", setup);
+    json_object_set_new(o, "dish_m", json_integer(m->dish_m));
     json_object_set_new(o, "n_obscore_rows",
                         json_integer(m->n_field * m->n_spw));
     json_object_set_new(o, "n_sci_images",

@@ -335,23 +335,28 @@ static void write_services(struct asw_sim_buf *b,
     }
 }
 
-static int add_error_row(struct rows *rs, const char *id)
+/* An #error row for id: "NotFoundFault: <id>", or text when given. */
+static int add_error_row(struct rows *rs, const char *id, const char *text)
 {
     struct row *r = rows_new(rs);
     if (!r)
         return -1;
-    size_t n = strlen(id) + 32;
+    size_t n = strlen(id) + (text ? strlen(text) : 0) + 32;
     r->v[C_ID] = strdup(id);
     r->v[C_ERROR] = malloc(n);
     r->v[C_SEMANTICS] = strdup("#error");
     if (!r->v[C_ID] || !r->v[C_ERROR] || !r->v[C_SEMANTICS])
         return -1;
-    snprintf(r->v[C_ERROR], n, "NotFoundFault: %s", id);
+    if (text)
+        snprintf(r->v[C_ERROR], n, "%s", text);
+    else
+        snprintf(r->v[C_ERROR], n, "NotFoundFault: %s", id);
     return 0;
 }
 
 int asw_sim_datalink_sync(const struct asw_sim_config *cfg,
                           const struct asw_sim_params *params, int authed,
+                          const struct asw_sim_fault *fault,
                           struct asw_sim_reply *reply)
 {
     const char *ids[MAX_IDS];
@@ -410,6 +415,14 @@ int asw_sim_datalink_sync(const struct asw_sim_config *cfg,
     }
     for (size_t k = 0; k < nid; k++) {
         size_t before = rs.n;
+        if (fault && fault->query_error) {
+            /* The injected failure: one #error row per ID. */
+            if (add_error_row(&rs, ids[k], fault->query_error_text)) {
+                rc = -1;
+                goto out;
+            }
+            continue;
+        }
         if (fetch_rows(st, ids[k], &rs, err, sizeof(err))) {
             rc = asw_sim_reply_text(reply, 500, "%s", err);
             goto out;
@@ -438,7 +451,7 @@ int asw_sim_datalink_sync(const struct asw_sim_config *cfg,
                     reply, 400, "UsageFault: invalid ID: %.200s", ids[k]);
                 goto out;
             }
-            if (add_error_row(&rs, ids[k])) {
+            if (add_error_row(&rs, ids[k], NULL)) {
                 rc = -1;
                 goto out;
             }

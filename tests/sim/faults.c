@@ -11,7 +11,8 @@
  *   count=N        only the first N matching requests get the fault
  *   skip=N         ... after skipping the first N matching requests
  *   method=M       only requests with this method (GET, HEAD, POST)
- *   contains=S     only when the raw request target (path?query) holds S
+ *   contains=S     only when the raw request target (path?query), or for
+ *                  a POST the fields re-encoded as in the log, holds S
  *   status=CODE    answer CODE with a short text body
  *   retry_after=S  with status: send Retry-After: S
  *   latency_ms=N   wait N ms before the response headers
@@ -24,7 +25,8 @@
  *   xml_redeclare[=N]  TAP: after N rows (default 1) append a second
  *                  <?xml ...?> declaration and an error document
  *   query_error=TEXT   TAP: HTTP 200 with QUERY_STATUS ERROR and TEXT (the
- *                  rest of the line; must come last)
+ *                  rest of the line; must come last); DataLink: HTTP 200
+ *                  with one #error row per ID holding TEXT
  */
 #include "sim.h"
 

@@ -342,7 +342,20 @@ static enum MHD_Result respond(struct request *rq, const char *url)
     int rc = 0;
     asw_sim_reply_init(&rp);
 
-    asw_sim_faults_match(srv->faults, rq->method, url, rq->uri, &rq->fault);
+    /* contains= also sees the POST fields (a TAP query), re-encoded as
+     * in the log. */
+    struct asw_sim_buf target;
+    asw_sim_buf_init(&target, ASW_SIM_MAX_FORM_BYTES * 3u + 4096u);
+    asw_sim_buf_puts(&target, rq->uri);
+    for (size_t i = 0; rq->have_form && i < rq->params.n; i++) {
+        asw_sim_buf_puts(&target, i ? "&" : " ");
+        asw_sim_buf_urlenc(&target, rq->params.v[i].key);
+        asw_sim_buf_puts(&target, "=");
+        asw_sim_buf_urlenc(&target, rq->params.v[i].val);
+    }
+    asw_sim_faults_match(srv->faults, rq->method, url,
+                         target.data ? target.data : rq->uri, &rq->fault);
+    asw_sim_buf_free(&target);
     if (rq->fault.hangup)
         return MHD_NO;
     if (rq->fault.latency_ms > 0 && asw_sim_sleep_ms(rq->fault.latency_ms))
@@ -379,10 +392,16 @@ static enum MHD_Result respond(struct request *rq, const char *url)
             int authed = basic_auth(rq, &user, &pass);
             MHD_free(user);
             MHD_free(pass);
-            rc = asw_sim_datalink_sync(&srv->cfg, &rq->params, authed, &rp);
+            rc = asw_sim_datalink_sync(&srv->cfg, &rq->params, authed,
+                                       &rq->fault, &rp);
         } else {
             rc = asw_sim_reply_text(&rp, 405, "method not allowed");
         }
+    } else if (strcmp(url, "/sc/flux") == 0) {
+        if (method_is(rq, "GET", NULL))
+            rc = asw_sim_flux(&srv->cfg, &rq->params, &rp);
+        else
+            rc = asw_sim_reply_text(&rp, 405, "method not allowed");
     } else if (strncmp(url, "/dataPortal/", 12) == 0) {
         if (method_is(rq, "GET", "HEAD")) {
             char *user, *pass;

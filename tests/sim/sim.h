@@ -1,6 +1,6 @@
 /*
  * asw-sim: a loopback ALMA Science Archive simulator (TAP sync, DataLink
- * sync, /dataPortal/ downloads) with fault injection. It serves the
+ * sync, /dataPortal/ downloads, /sc/flux) with fault injection. It serves the
  * directory described in docs/sim-archive-layout.md.
  *
  * Module map (one concept per file):
@@ -10,6 +10,7 @@
  *              SQLite functions over STC-S text
  *   tap.c      TAP sync endpoint: runs the query, writes the VOTable
  *   datalink.c DataLink sync endpoint
+ *   flux.c     the calibrator flux service /sc/flux
  *   portal.c   /dataPortal/ downloads (Range, HEAD, Basic auth)
  *   faults.c   the fault file, per-request fault decisions, body pacing
  *   server.c   libmicrohttpd glue: routing, POST parsing, request log
@@ -198,10 +199,19 @@ int asw_sim_tap_sync(const struct asw_sim_config *cfg,
                      struct asw_sim_reply *reply);
 
 /* DataLink sync (datalink.c). authed: the caller sent the configured
- * credentials (sets link_authorized/readable). */
+ * credentials (sets link_authorized/readable). fault: a query_error fault
+ * answers one #error row with its text instead. */
 int asw_sim_datalink_sync(const struct asw_sim_config *cfg,
                           const struct asw_sim_params *params, int authed,
+                          const struct asw_sim_fault *fault,
                           struct asw_sim_reply *reply);
+
+/* The calibrator flux service /sc/flux (flux.c): NAME, DATE
+ * (DD-MonthName-YYYY) and FREQUENCY (Hz), answered from table calflux.
+ * Fills reply; returns 0, or -1 on out-of-memory. */
+int asw_sim_flux(const struct asw_sim_config *cfg,
+                 const struct asw_sim_params *params,
+                 struct asw_sim_reply *reply);
 
 /* /dataPortal/<name> (portal.c). range: the Range header or NULL;
  * user/password: decoded Basic credentials or NULL. */

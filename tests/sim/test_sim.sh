@@ -190,6 +190,14 @@ INSERT INTO datalink VALUES
   $(size_of "$dp/$PRIV"), NULL, 'true', 0);
 CREATE TABLE access(name TEXT PRIMARY KEY, data_rights TEXT);
 INSERT INTO access VALUES ('$PRIV', 'Proprietary'), ('$PTAR', 'Public');
+CREATE TABLE calflux(name TEXT NOT NULL, mjd REAL, freq_hz REAL,
+  flux_jy REAL, flux_err_jy REAL, spix REAL, spix_err REAL, status INTEGER,
+  data_conditions TEXT);
+INSERT INTO calflux VALUES
+ ('J1924-2914', 58800.5, 100e9, 3.0, 0.09, -0.7, 0.05, NULL, NULL),
+ ('J1924-2914', 58900.0, 100e9, 4.0, 0.12, -0.5, 0.05, NULL, NULL),
+ ('J1427-4206', 56351.0, 86837309056.16922, 7.7245263249054075,
+  0.09139703262558804, -0.359656945792801, 0.0028458151053630384, 1, '9001');
 EOF
     sqlite3 "$ROOT/archive.sqlite" <"$TMP/schema.sql" || {
         echo "FAIL: cannot build the test archive" >&2
@@ -567,9 +575,68 @@ part_auth() {
     expect_not "password never logged" "$TMP/log" 's3cret'
 }
 
+td_of() { # FIELD-NAME -> the TD of that FIELD in $TMP/body
+    /usr/bin/python3 - "$TMP/body" "$1" <<'PY'
+import sys, xml.dom.minidom as m
+d = m.parse(sys.argv[1])
+names = [f.getAttribute("name") for f in d.getElementsByTagName("FIELD")]
+tds = d.getElementsByTagName("TR")[0].getElementsByTagName("TD")
+td = tds[names.index(sys.argv[2])]
+print(td.firstChild.nodeValue if td.firstChild else "")
+PY
+}
+
+part_flux() {
+    [[ -x /usr/bin/python3 ]] || { echo "SKIP: /usr/bin/python3"; exit 77; }
+    start_sim
+    local q=(-G --data-urlencode NAME=J1427-4206 --data-urlencode
+        DATE=27-March-2013 --data-urlencode
+        FREQUENCY=86837309056.169219970703125 --data-urlencode WEIGHTED=true)
+    http GET /sc/flux "${q[@]}"
+    expect_eq "flux status" "$STATUS" 200
+    expect_xml "flux answer" "$TMP/body"
+    expect_eq "reference StatusCode" "$(td_of StatusCode)" 1
+    expect_eq "reference flux" "$(td_of FluxDensity)" 7.7245263249054075
+    expect_eq "reference index" "$(td_of SpectralIndex)" -0.359656945792801
+    expect_eq "reference age" "$(td_of 'Nearest Measurement Date')" 27
+    expect_eq "reference conditions" "$(td_of DataConditions)" 9001
+    expect_eq "frequency echoed" "$(td_of Frequency)" 86837309056.169219970703125
+    expect_eq "date echoed" "$(td_of Date)" 27-March-2013
+    # The nearest measurement (58900 = 21-February-2020), scaled to 200 GHz:
+    # 4 * 2^-0.5; within 14 days: StatusCode 0.
+    http GET /sc/flux -G --data-urlencode NAME=J1924-2914 \
+        --data-urlencode DATE=01-mar-2020 --data-urlencode FREQUENCY=2e11
+    expect_eq "scaled flux" "$(td_of FluxDensity)" 2.8284271247461903
+    expect_eq "age" "$(td_of 'Nearest Measurement Date')" 9
+    expect_eq "status in window" "$(td_of StatusCode)" 0
+    expect_eq "computed conditions" "$(td_of DataConditions)" 2001
+    # Far from both: StatusCode 3 and a clarification.
+    http GET /sc/flux -G --data-urlencode NAME=J1924-2914 \
+        --data-urlencode DATE=01-January-2022 --data-urlencode FREQUENCY=1e11
+    expect_eq "status outside the window" "$(td_of StatusCode)" 3
+    expect_has "clarification" "$TMP/body" "outside the 14-day window"
+    # Unknown: no flux, index -1000, StatusCode 4.
+    http GET /sc/flux -G --data-urlencode NAME=J0000+0000 \
+        --data-urlencode DATE=01-January-2022 --data-urlencode FREQUENCY=1e11
+    expect_eq "unknown status" "$(td_of StatusCode)" 4
+    expect_eq "unknown flux" "$(td_of FluxDensity)" ""
+    expect_eq "unknown index" "$(td_of SpectralIndex)" -1000
+    for bad in "DATE=2020-03-01&FREQUENCY=1e11" \
+        "DATE=31-Foo-2020&FREQUENCY=1e11" \
+        "DATE=01-March-2020&FREQUENCY=abc"; do
+        http GET "/sc/flux?NAME=J1924-2914&$bad"
+        expect_eq "bad parameter $bad" "$STATUS" 400
+    done
+    http GET "/sc/flux?NAME=J1924-2914"
+    expect_eq "missing parameters" "$STATUS" 400
+    http POST /sc/flux
+    expect_eq "POST not allowed" "$STATUS" 405
+    stop_sim
+}
+
 make_root
 case $PART in
-tap | datalink | download | faults | auth) "part_$PART" ;;
+tap | datalink | download | faults | auth | flux) "part_$PART" ;;
 *)
     echo "unknown part $PART" >&2
     exit 2

@@ -110,6 +110,30 @@ static void errors_name_the_line(void **state)
                      ASW_ECONFIG);
 }
 
+static void long_lists_continue(void **state)
+{
+    (void)state;
+    struct asw_config c;
+    struct asw_err err = {0};
+    assert_int_equal(asw_config_parse("[archive]\nmirrors=http://x\n"
+                                      "targets = J0006-0623, J0237+2848,\n"
+                                      "  J0238+1636, J0319+4130\n"
+                                      "targets = J0334-4008\n",
+                                      "t", &c, &err),
+                     0);
+    assert_int_equal(c.targets.n, 5);
+    assert_string_equal(c.targets.v[3], "J0319+4130");
+    assert_string_equal(c.targets.v[4], "J0334-4008");
+    asw_config_free(&c);
+    char text[400] = "[archive]\nmirrors=http://x\ntargets=";
+    size_t n = strlen(text);
+    memset(text + n, 'J', 250);
+    text[n + 250] = '\0';
+    assert_int_equal(asw_config_parse(text, "t.ini", &c, &err), ASW_ECONFIG);
+    assert_non_null(strstr(err.msg, "t.ini:3"));
+    assert_non_null(strstr(err.msg, "longer than"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -117,6 +141,7 @@ int main(void)
         cmocka_unit_test(parse_full),
         cmocka_unit_test(defaults),
         cmocka_unit_test(errors_name_the_line),
+        cmocka_unit_test(long_lists_continue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

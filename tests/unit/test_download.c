@@ -3,7 +3,9 @@
  * this process on 127.0.0.1 (port chosen by the kernel). The server serves
  * one generated file with Range support and injects faults per test:
  * 503s, connections dropped mid-body, short bodies, stalls, ignored or
- * wrong ranges, 404, Basic auth, redirects and a dead mirror.
+ * wrong ranges, 404, Basic auth, redirects and a dead mirror. The
+ * segmented tests also check the ranges asked for, how many transfers ran
+ * at once, the sidecar state, and the tail a concurrent reader follows.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,7 +38,10 @@ enum mode {
     M_STALL_FIRST,  /* request 1 stalls after drop_at bytes until released */
     M_IGNORE_RANGE, /* always 200 with the whole file */
     M_WRONG_START,  /* 206 that starts at 0 whatever was asked */
+    M_SLOW_ZERO,    /* requests starting at byte 0 trickle (~256 kB/s) */
 };
+
+#define MAX_LOG 64
 
 static unsigned char *data;
 
@@ -53,12 +58,18 @@ static struct {
     volatile int released; /* ends a stall */
     char range[64];        /* Range header of the last request, "" if none */
     char auth[128];
+    int active, max_active; /* requests being answered at once */
+    int barrier;            /* bodies wait for this many active requests */
+    int heads;              /* HEAD requests */
+    int n_log;
+    char log[MAX_LOG][64]; /* Range header of every GET, in arrival order */
 } S = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 struct fx {
     char dir[256];
     char dest[300];
     char part[310];
+    char state[320];
     char url[128];
 };
 
@@ -66,9 +77,19 @@ struct fx {
 
 struct reader {
     size_t start;    /* file offset of the body */
+    size_t len;      /* body bytes */
     int64_t stop_at; /* body offset where the connection dies, -1 never */
     int stall;       /* sleep before dying */
+    int slow;        /* trickle */
 };
+
+static void reader_free(void *cls)
+{
+    free(cls);
+    pthread_mutex_lock(&S.mu);
+    S.active--;
+    pthread_mutex_unlock(&S.mu);
+}
 
 static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
 {
@@ -80,9 +101,30 @@ static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
             usleep(10 * 1000);
         return MHD_CONTENT_READER_END_WITH_ERROR;
     }
-    size_t left = DATA_LEN - r->start - pos;
+    size_t left = r->len - pos;
     if (r->stop_at >= 0 && (uint64_t)r->stop_at - pos < left)
         left = (size_t)((uint64_t)r->stop_at - pos);
+    if (pos == 0 && S.barrier > 0) {
+        /* Hold every body until `barrier` requests are being answered at
+         * once (2 s at most): a client that does not run them in parallel
+         * cannot pass. */
+        for (int i = 0; i < 200; i++) {
+            pthread_mutex_lock(&S.mu);
+            int n = S.max_active;
+            pthread_mutex_unlock(&S.mu);
+            if (n >= S.barrier)
+                break;
+            usleep(10 * 1000);
+        }
+    }
+    if (r->slow) {
+        /* 8 kB per 30 ms; gives up after 5 s so a broken test ends. */
+        if (max > 8192)
+            max = 8192;
+        usleep(30 * 1000);
+        if (S.released)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
     size_t n = left < max ? left : max;
     memcpy(buf, data + r->start + pos, n);
     return (ssize_t)n;
@@ -104,12 +146,18 @@ static enum MHD_Result send_status(struct MHD_Connection *c, unsigned status,
 static enum MHD_Result serve_file(struct MHD_Connection *c, int n,
                                   const char *range, enum mode mode)
 {
-    size_t start = 0;
+    size_t start = 0, end = DATA_LEN - 1;
     int partial = 0;
-    if (range && mode != M_IGNORE_RANGE &&
-        sscanf(range, "bytes=%zu-", &start) == 1) {
-        partial = 1;
-        if (start >= DATA_LEN) {
+    if (range && mode != M_IGNORE_RANGE) {
+        size_t a, b;
+        int k = sscanf(range, "bytes=%zu-%zu", &a, &b);
+        if (k >= 1) {
+            partial = 1;
+            start = a;
+            if (k == 2 && b < DATA_LEN)
+                end = b;
+        }
+        if (partial && start >= DATA_LEN) {
             char cr[64];
             snprintf(cr, sizeof cr, "bytes */%zu", DATA_LEN);
             return send_status(c, 416, "Content-Range", cr);
@@ -119,21 +167,25 @@ static enum MHD_Result serve_file(struct MHD_Connection *c, int n,
         start = 0;
     struct reader *rd = calloc(1, sizeof *rd);
     rd->start = start;
+    rd->len = end - start + 1;
     rd->stop_at = -1;
-    size_t size = DATA_LEN - start;
     if ((mode == M_DROP_FIRST || mode == M_STALL_FIRST) && n == 1) {
         rd->stop_at = (int64_t)S.drop_at;
         rd->stall = mode == M_STALL_FIRST;
     }
     if (mode == M_SHORT_ALWAYS)
-        rd->stop_at = (int64_t)(size / 2);
-    struct MHD_Response *r =
-        MHD_create_response_from_callback(size, 32 * 1024, read_body, rd, free);
+        rd->stop_at = (int64_t)(rd->len / 2);
+    rd->slow = mode == M_SLOW_ZERO && start == 0;
+    pthread_mutex_lock(&S.mu);
+    if (++S.active > S.max_active)
+        S.max_active = S.active;
+    pthread_mutex_unlock(&S.mu);
+    struct MHD_Response *r = MHD_create_response_from_callback(
+        rd->len, 32 * 1024, read_body, rd, reader_free);
     MHD_add_response_header(r, "Accept-Ranges", "bytes");
     if (partial) {
         char cr[96];
-        snprintf(cr, sizeof cr, "bytes %zu-%zu/%zu", start, DATA_LEN - 1,
-                 DATA_LEN);
+        snprintf(cr, sizeof cr, "bytes %zu-%zu/%zu", start, end, DATA_LEN);
         MHD_add_response_header(r, "Content-Range", cr);
     }
     enum MHD_Result ret = MHD_queue_response(c, partial ? 206 : 200, r);
@@ -158,6 +210,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
     const char *auth =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     pthread_mutex_lock(&S.mu);
+    if (!strcmp(method, "HEAD"))
+        S.heads++;
+    else if (S.n_log < MAX_LOG)
+        snprintf(S.log[S.n_log++], sizeof S.log[0], "%s", range ? range : "");
     int n = ++S.requests;
     snprintf(S.range, sizeof S.range, "%s", range ? range : "");
     snprintf(S.auth, sizeof S.auth, "%s", auth ? auth : "");
@@ -254,6 +310,7 @@ static int setup(void **state)
         return -1;
     snprintf(f->dest, sizeof f->dest, "%s/x.asdm.sdm.tar", f->dir);
     snprintf(f->part, sizeof f->part, "%s.part", f->dest);
+    snprintf(f->state, sizeof f->state, "%s.state", f->part);
     snprintf(f->url, sizeof f->url, "%s/file", S.base);
     pthread_mutex_lock(&S.mu);
     S.mode = M_NORMAL;
@@ -264,6 +321,7 @@ static int setup(void **state)
     S.connections = 0;
     S.released = 0;
     S.range[0] = S.auth[0] = '\0';
+    S.active = S.max_active = S.heads = S.n_log = S.barrier = 0;
     pthread_mutex_unlock(&S.mu);
     *state = f;
     return 0;
@@ -275,6 +333,7 @@ static int teardown(void **state)
     S.released = 1;
     unlink(f->dest);
     unlink(f->part);
+    unlink(f->state);
     char p[320];
     snprintf(p, sizeof p, "%s/netrc", f->dir);
     unlink(p);
@@ -517,6 +576,27 @@ static void test_short_body(void **state)
     assert_int_equal(st.bytes_transferred, (int64_t)DATA_LEN - have);
 }
 
+/* Attempts that move the file forward enough do not use up retries:
+ * bodies cut halfway bring 786k, 393k, 196k, then 98k and 49k, which are
+ * below the 100k that forgive, so the second of those gives up. */
+static void test_progress_forgives(void **state)
+{
+    struct fx *f = *state;
+    S.mode = M_SHORT_ALWAYS;
+    struct asw_dl_request r;
+    req_init(&r, f->url, f->dest);
+    r.max_retries = 1;
+    r.retry_reset_bytes = 100000;
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), ASW_ENET);
+    assert_int_equal(st.attempts, 5);
+    r.retry_reset_bytes = 0; /* every attempt counts */
+    unlink(f->part);
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), ASW_ENET);
+    assert_int_equal(st.attempts, 2);
+}
+
 static void test_404_not_retried(void **state)
 {
     struct fx *f = *state;
@@ -565,7 +645,7 @@ static void test_userinfo_hidden(void **state)
 {
     struct fx *f = *state;
     char url[512];
-    snprintf(url, sizeof url, "http://alice:s3cret@%s/missing",
+    snprintf(url, sizeof url, "http://alice:s3cret@%.60s/missing",
              S.base + strlen("http://"));
     struct asw_dl_request r;
     req_init(&r, url, f->dest);
@@ -833,6 +913,501 @@ static void test_bad_request(void **state)
     assert_int_equal(file_size(f->part), -1);
 }
 
+/* ---- parallel byte ranges ----------------------------------------- */
+
+#define SEG_MIN ((int64_t)256 * 1024)
+
+static void seg_init(struct asw_dl_request *r, struct fx *f, int segments)
+{
+    req_init(r, f->url, f->dest);
+    r->segments = segments;
+    r->min_segment_bytes = SEG_MIN;
+}
+
+/* Whether some logged GET asked for exactly "bytes=a-b". */
+static int logged(int64_t a, int64_t b)
+{
+    char want[64];
+    snprintf(want, sizeof want, "bytes=%lld-%lld", (long long)a, (long long)b);
+    pthread_mutex_lock(&S.mu);
+    int found = 0;
+    for (int i = 0; i < S.n_log; i++)
+        found |= !strcmp(S.log[i], want);
+    pthread_mutex_unlock(&S.mu);
+    return found;
+}
+
+/* Four ranges of a known size, at once, tiling the file. */
+static void test_seg_plain(void **state)
+{
+    struct fx *f = *state;
+    struct asw_dl_request r;
+    seg_init(&r, f, 4);
+    r.expected_bytes = (int64_t)DATA_LEN;
+    S.barrier = 4;
+    struct prog pg = {0};
+    r.progress = on_progress;
+    r.progress_user = &pg;
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), 0);
+    assert_complete(f);
+    assert_int_equal(file_size(f->state), -1);
+    assert_int_equal(requests(), 4);
+    assert_int_equal(S.heads, 0);
+    assert_int_equal(st.attempts, 4);
+    assert_int_equal(st.segments, 4);
+    assert_int_equal(st.max_parallel, 4);
+    assert_int_equal(S.max_active, 4); /* really in parallel */
+    assert_true(st.seconds < 1.5);     /* the barrier did not time out */
+    assert_int_equal(st.bytes_transferred, DATA_LEN);
+    int64_t step = (int64_t)DATA_LEN / 4;
+    assert_true(logged(0, step - 1));
+    assert_true(logged(step, 2 * step - 1));
+    assert_true(logged(3 * step, (int64_t)DATA_LEN - 1));
+    assert_int_equal(pg.last_now, DATA_LEN);
+    assert_int_equal(pg.last_total, DATA_LEN);
+}
+
+/* Without a DataLink size a HEAD finds it first. */
+static void test_seg_head_probe(void **state)
+{
+    struct fx *f = *state;
+    struct asw_dl_request r;
+    seg_init(&r, f, 3);
+    /* Thirds of the file are below twice this: no stealing. */
+    r.min_segment_bytes = 300 * 1024;
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), 0);
+    assert_complete(f);
+    assert_int_equal(S.heads, 1);
+    assert_int_equal(requests(), 4);
+    assert_int_equal(st.attempts, 4);
+    assert_int_equal(st.segments, 3);
+}
+
+/* Below twice the minimum segment: one plain GET. */
+static void test_seg_small_file_single(void **state)
+{
+    struct fx *f = *state;
+    struct asw_dl_request r;
+    seg_init(&r, f, 4);
+    r.min_segment_bytes = (int64_t)DATA_LEN / 2 + 1;
+    r.expected_bytes = (int64_t)DATA_LEN;
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), 0);
+    assert_complete(f);
+    assert_int_equal(requests(), 1);
+    assert_string_equal(S.range, "");
+    assert_int_equal(st.segments, 1);
+}
+
+/* One segment's connection dies: only that segment resumes, from where
+ * it stopped, and every byte crosses the wire once. */
+static void test_seg_drop_resumes_segment(void **state)
+{
+    struct fx *f = *state;
+    S.mode = M_DROP_FIRST;
+    S.drop_at = 100000;
+    struct asw_dl_request r;
+    seg_init(&r, f, 4);
+    r.expected_bytes = (int64_t)DATA_LEN;
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), 0);
+    assert_complete(f);
+    assert_int_equal(requests(), 5);
+    assert_int_equal(st.attempts, 5);
+    assert_int_equal(st.bytes_transferred, DATA_LEN);
+    /* The first request to arrive was cut; one later request resumes it
+     * from inside its range (where is up to TCP: bytes in flight when
+     * the connection died are lost) up to the same end. */
+    long long a, b, ra, rb;
+    int resumed = 0;
+    assert_int_equal(sscanf(S.log[0], "bytes=%lld-%lld", &a, &b), 2);
+    for (int i = 1; i < S.n_log; i++)
+        if (sscanf(S.log[i], "bytes=%lld-%lld", &ra, &rb) == 2 && ra > a &&
+            ra <= a + 100000 && rb == b)
+            resumed++;
+    assert_int_equal(resumed, 1);
+}
+
+/* Write a .part holding data where done says and zeros elsewhere, and
+ * its sidecar with the segments [0,h) [h,2h) [2h,size). */
+static void write_seg_state(struct fx *f, const int64_t done[3])
+{
+    int64_t h = (int64_t)DATA_LEN / 3;
+    int64_t st[3] = {0, h, 2 * h}, en[3] = {h, 2 * h, (int64_t)DATA_LEN};
+    unsigned char *buf = calloc(1, DATA_LEN);
+    for (int i = 0; i < 3; i++)
+        memcpy(buf + st[i], data + st[i], (size_t)done[i]);
+    write_part(f, buf, DATA_LEN);
+    free(buf);
+    FILE *fp = fopen(f->state, "w");
+    assert_non_null(fp);
+    fprintf(fp, "almasweep-part-state 1\nsize %zu\n", DATA_LEN);
+    for (int i = 0; i < 3; i++)
+        fprintf(fp, "seg %lld %lld %lld\n", (long long)st[i], (long long)en[i],
+                (long long)done[i]);
+    fclose(fp);
+}
+
+/* A full-size .part with a sidecar is resumed range by range, never
+ * taken for a complete file, even when asked for a single stream. */
+static void test_seg_resume_from_state(void **state)
+{
+    struct fx *f = *state;
+    int64_t h = (int64_t)DATA_LEN / 3;
+    int64_t done[3] = {1000, h, 5000}; /* the middle one is complete */
+    for (int single = 0; single < 2; single++) {
+        unlink(f->dest);
+        S.n_log = 0;
+        S.requests = 0;
+        write_seg_state(f, done);
+        struct asw_dl_request r;
+        seg_init(&r, f, single ? 1 : 4);
+        r.min_segment_bytes = 300 * 1024; /* no stealing: exact ranges */
+        r.expected_bytes = (int64_t)DATA_LEN;
+        struct asw_dl_stats st;
+        struct asw_err err = {0};
+        assert_int_equal(asw_dl_fetch(&r, &st, &err), 0);
+        assert_complete(f);
+        assert_int_equal(file_size(f->state), -1);
+        assert_int_equal(st.bytes_resumed, 1000 + h + 5000);
+        assert_int_equal(st.bytes_transferred,
+                         (int64_t)DATA_LEN - (1000 + h + 5000));
+        assert_true(logged(1000, h - 1));
+        assert_true(logged(2 * h + 5000, (int64_t)DATA_LEN - 1));
+        assert_int_equal(requests(), 2);
+    }
+}
+
+/* A sidecar that does not fit (other size) is dropped: fresh start. */
+static void test_seg_bad_state_restarts(void **state)
+{
+    struct fx *f = *state;
+    int64_t done[3] = {1000, 1000, 1000};
+    write_seg_state(f, done);
+    FILE *fp = fopen(f->state, "w");
+    fprintf(fp, "almasweep-part-state 1\nsize 99\nseg 0 99 0\n");
+    fclose(fp);
+    struct asw_dl_request r;
+    seg_init(&r, f, 2);
+    r.min_segment_bytes = 400 * 1024; /* halves below twice this */
+    r.expected_bytes = (int64_t)DATA_LEN;
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), 0);
+    assert_complete(f);
+    assert_int_equal(st.bytes_transferred, DATA_LEN);
+    assert_int_equal(requests(), 2);
+}
+
+/* A server that answers ranges with the whole file: one stream. */
+static void test_seg_ranges_ignored(void **state)
+{
+    struct fx *f = *state;
+    S.mode = M_IGNORE_RANGE;
+    struct asw_dl_request r;
+    seg_init(&r, f, 4);
+    r.expected_bytes = (int64_t)DATA_LEN;
+    r.max_retries = 0;
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), 0);
+    assert_complete(f);
+    assert_int_equal(file_size(f->state), -1);
+    assert_int_equal(st.segments, 1);
+    /* Some GET asked for no range: the fallback to one stream. (Requests
+     * of the abandoned segments may reach the server later.) */
+    int plain = 0;
+    for (int i = 0; i < S.n_log; i++)
+        plain += S.log[i][0] == '\0';
+    assert_int_equal(plain, 1);
+}
+
+/* DataLink's size disagrees with the server's: permanent, nothing left. */
+static void test_seg_size_lie(void **state)
+{
+    struct fx *f = *state;
+    struct asw_dl_request r;
+    seg_init(&r, f, 4);
+    r.expected_bytes = (int64_t)DATA_LEN + 4096;
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), ASW_EPROTO);
+    char got[32], want[32];
+    snprintf(got, sizeof got, "%zu", DATA_LEN);
+    snprintf(want, sizeof want, "%zu", DATA_LEN + 4096);
+    assert_msg_has(&err, "size mismatch");
+    assert_msg_has(&err, got);
+    assert_msg_has(&err, want);
+    assert_int_equal(file_size(f->part), -1);
+    assert_int_equal(file_size(f->state), -1);
+    assert_int_equal(file_size(f->dest), -1);
+    /* Caught on the first answers, not by asking for bytes past the end. */
+    assert_true(requests() <= 4);
+}
+
+static void test_seg_404(void **state)
+{
+    struct fx *f = *state;
+    char url[160];
+    snprintf(url, sizeof url, "%s/missing", S.base);
+    struct asw_dl_request r;
+    seg_init(&r, f, 4);
+    r.url = url;
+    r.expected_bytes = (int64_t)DATA_LEN;
+    r.max_retries = 3;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, NULL, &err), ASW_ENOTFOUND);
+    assert_msg_has(&err, "HTTP 404");
+    assert_int_equal(file_size(f->part), -1);
+    assert_int_equal(file_size(f->state), -1);
+    /* Unknown size: the HEAD already says 404, no GET follows. */
+    r.expected_bytes = -1;
+    struct asw_dl_stats st;
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), ASW_ENOTFOUND);
+    assert_msg_has(&err, "HEAD");
+    assert_int_equal(S.heads, 1);
+    assert_int_equal(st.attempts, 1);
+}
+
+/* 503 on two segment requests: each retried on its own. */
+static void test_seg_503_per_segment(void **state)
+{
+    struct fx *f = *state;
+    S.mode = M_FAIL_503;
+    S.fail_n = 2;
+    struct asw_dl_request r;
+    seg_init(&r, f, 4);
+    r.expected_bytes = (int64_t)DATA_LEN;
+    r.max_retries = 2; /* under load one segment may get both 503s */
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), 0);
+    assert_complete(f);
+    assert_int_equal(requests(), 6);
+    assert_int_equal(st.attempts, 6);
+}
+
+/* A segment that keeps failing exhausts its retries: the call fails
+ * but keeps the .part and sidecar for the next one. */
+static void test_seg_gives_up_keeps_state(void **state)
+{
+    struct fx *f = *state;
+    S.mode = M_SHORT_ALWAYS;
+    struct asw_dl_request r;
+    seg_init(&r, f, 2);
+    r.expected_bytes = (int64_t)DATA_LEN;
+    r.max_retries = 1;
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), ASW_ENET);
+    assert_msg_has(&err, "gave up");
+    assert_int_equal(file_size(f->part), DATA_LEN); /* preallocated */
+    assert_true(file_size(f->state) > 0);
+    int64_t got = st.bytes_transferred;
+    assert_in_range(got, 1, DATA_LEN - 1);
+
+    S.mode = M_NORMAL;
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), 0);
+    assert_complete(f);
+    assert_int_equal(file_size(f->state), -1);
+    assert_int_equal(st.bytes_resumed, got);
+    assert_int_equal(st.bytes_transferred, (int64_t)DATA_LEN - got);
+}
+
+/* The space is reserved before any request: a full disk fails at once. */
+static void test_seg_enospc_at_once(void **state)
+{
+    struct fx *f = *state;
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = 200000;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    struct asw_dl_request r;
+    seg_init(&r, f, 4);
+    r.expected_bytes = (int64_t)DATA_LEN;
+    struct asw_err err = {0};
+    int rc = asw_dl_fetch(&r, NULL, &err);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, prev);
+    assert_int_equal(rc, ASW_ENOSPC);
+    assert_msg_has(&err, "reserving");
+    assert_int_equal(requests(), 0);
+    assert_int_equal(file_size(f->part), -1);
+    assert_int_equal(file_size(f->state), -1);
+}
+
+/* The range at byte 0 trickles: the others finish and take over halves
+ * of it, so the file completes long before the slow one would. */
+static void test_seg_steal_from_slow(void **state)
+{
+    struct fx *f = *state;
+    S.mode = M_SLOW_ZERO;
+    struct asw_dl_request r;
+    seg_init(&r, f, 4);
+    r.min_segment_bytes = 64 * 1024;
+    r.expected_bytes = (int64_t)DATA_LEN;
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), 0);
+    S.released = 1;
+    assert_complete(f);
+    assert_true(st.segments > 4);
+    assert_true(requests() > 4);
+    /* The first quarter alone takes ~1.4 s at the trickle rate. */
+    assert_true(st.seconds < 1.2);
+    assert_int_equal(st.bytes_transferred, DATA_LEN);
+}
+
+/* ---- the tail ----------------------------------------------------- */
+
+struct tail_reader {
+    struct asw_dl_tail *t;
+    unsigned char *got;
+    int64_t n;
+    long rc;
+    struct asw_err err;
+};
+
+static void *tail_main(void *arg)
+{
+    struct tail_reader *tr = arg;
+    for (;;) {
+        size_t want = 50000; /* odd size: reads straddle segments */
+        if (tr->n + (int64_t)want > (int64_t)DATA_LEN + 10)
+            want = (size_t)((int64_t)DATA_LEN + 10 - tr->n);
+        long r =
+            asw_dl_tail_read(tr->t, tr->got + tr->n, want, tr->n, &tr->err);
+        if (r <= 0) {
+            tr->rc = r;
+            return NULL;
+        }
+        tr->n += r;
+    }
+}
+
+/* A concurrent reader sees exactly the file, then the end. */
+static void test_tail_follows(void **state, int segments)
+{
+    struct fx *f = *state;
+    S.mode = M_SLOW_ZERO; /* the prefix grows slowly, then jumps */
+    char dest[400];
+    char cwd[300];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    snprintf(dest, sizeof dest, "%s", f->dest);
+    struct tail_reader tr = {
+        asw_dl_tail_new(), malloc(DATA_LEN + 10), 0, 1, {0}};
+    assert_non_null(tr.t);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, tail_main, &tr), 0);
+    struct asw_dl_request r;
+    seg_init(&r, f, segments);
+    r.expected_bytes = (int64_t)DATA_LEN;
+    r.tail = tr.t;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, NULL, &err), 0);
+    pthread_join(th, NULL);
+    S.released = 1;
+    assert_complete(f);
+    assert_int_equal(tr.rc, 0);
+    assert_int_equal(tr.n, DATA_LEN);
+    assert_memory_equal(tr.got, data, DATA_LEN);
+    free(tr.got);
+    asw_dl_tail_free(tr.t);
+}
+
+static void test_tail_single(void **state)
+{
+    test_tail_follows(state, 1);
+}
+
+static void test_tail_segmented(void **state)
+{
+    test_tail_follows(state, 4);
+}
+
+/* A reader must never be handed bytes that the download later replaces:
+ * a junk .part the server does not resume either stays unread or breaks
+ * the reader. */
+static void test_tail_restart_breaks_reader(void **state)
+{
+    struct fx *f = *state;
+    S.mode = M_IGNORE_RANGE;
+    unsigned char junk[300000];
+    memset(junk, 0xaa, sizeof junk);
+    int broken = 0;
+    for (int round = 0; round < 5; round++) {
+        unlink(f->dest);
+        write_part(f, junk, sizeof junk);
+        struct tail_reader tr = {
+            asw_dl_tail_new(), malloc(DATA_LEN + 10), 0, 1, {0}};
+        pthread_t th;
+        assert_int_equal(pthread_create(&th, NULL, tail_main, &tr), 0);
+        struct asw_dl_request r;
+        req_init(&r, f->url, f->dest);
+        r.tail = tr.t;
+        struct asw_err err = {0};
+        assert_int_equal(asw_dl_fetch(&r, NULL, &err), 0);
+        pthread_join(th, NULL);
+        assert_complete(f);
+        if (tr.rc == 0) {
+            assert_int_equal(tr.n, DATA_LEN);
+            assert_memory_equal(tr.got, data, DATA_LEN);
+        } else {
+            assert_int_equal(tr.rc, ASW_EPROTO);
+            assert_msg_has(&tr.err, "restarted");
+            broken++;
+        }
+        free(tr.got);
+        asw_dl_tail_free(tr.t);
+    }
+    (void)broken; /* either outcome is right; wrong bytes never are */
+}
+
+/* A failed download ends the reader with the download's code; a
+ * cancelled tail ends it with ASW_EINTR; relative paths are refused. */
+static void test_tail_failure_and_cancel(void **state)
+{
+    struct fx *f = *state;
+    char url[160];
+    snprintf(url, sizeof url, "%s/missing", S.base);
+    struct tail_reader tr = {
+        asw_dl_tail_new(), malloc(DATA_LEN + 10), 0, 1, {0}};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, tail_main, &tr), 0);
+    struct asw_dl_request r;
+    req_init(&r, url, f->dest);
+    r.tail = tr.t;
+    struct asw_err err = {0};
+    assert_int_equal(asw_dl_fetch(&r, NULL, &err), ASW_ENOTFOUND);
+    pthread_join(th, NULL);
+    assert_int_equal(tr.rc, ASW_ENOTFOUND);
+    assert_int_equal(tr.n, 0);
+    asw_dl_tail_free(tr.t);
+
+    tr.t = asw_dl_tail_new();
+    assert_int_equal(asw_dl_tail_cancelled(tr.t), 0);
+    assert_int_equal(pthread_create(&th, NULL, tail_main, &tr), 0);
+    asw_dl_tail_cancel(tr.t);
+    pthread_join(th, NULL);
+    assert_int_equal(tr.rc, ASW_EINTR);
+    assert_int_equal(asw_dl_tail_cancelled(tr.t), 1);
+
+    req_init(&r, f->url, "relative/x.tar");
+    r.tail = tr.t;
+    assert_int_equal(asw_dl_fetch(&r, NULL, &err), ASW_EINVAL);
+    asw_dl_tail_free(tr.t);
+    asw_dl_tail_free(NULL);
+    free(tr.got);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -846,6 +1421,7 @@ int main(void)
         T(test_range_ignored_restarts),
         T(test_wrong_range_start),
         T(test_short_body),
+        T(test_progress_forgives),
         T(test_404_not_retried),
         T(test_size_lie),
         T(test_userinfo_hidden),
@@ -860,6 +1436,23 @@ int main(void)
         T(test_part_too_long),
         T(test_ctx_reuses_connection),
         T(test_bad_request),
+        T(test_seg_plain),
+        T(test_seg_head_probe),
+        T(test_seg_small_file_single),
+        T(test_seg_drop_resumes_segment),
+        T(test_seg_resume_from_state),
+        T(test_seg_bad_state_restarts),
+        T(test_seg_ranges_ignored),
+        T(test_seg_size_lie),
+        T(test_seg_404),
+        T(test_seg_503_per_segment),
+        T(test_seg_gives_up_keeps_state),
+        T(test_seg_enospc_at_once),
+        T(test_seg_steal_from_slow),
+        T(test_tail_single),
+        T(test_tail_segmented),
+        T(test_tail_restart_breaks_reader),
+        T(test_tail_failure_and_cancel),
     };
     return cmocka_run_group_tests(tests, server_start, server_stop);
 }

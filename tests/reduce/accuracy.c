@@ -1,0 +1,556 @@
+/*
+ * accuracy.c - the reduction against synthetic data with known truth
+ * (issue 5 acceptance). Three modes, each a ctest test:
+ *
+ *   accuracy flux   >= 500 images, synthesis-image noise, sub-pixel
+ *                   offsets, varied beams, half with a primary beam:
+ *                   flux bias < 1%, pull std in [0.9, 1.1] at SNR >= 20.
+ *   accuracy alpha  4-spw Band 3 setups at SNR >= 100: spectral-index bias
+ *                   < 0.02, pull std in [0.9, 1.1].
+ *   accuracy absorb cubes with absorption lines: tau_peak within 10% for
+ *                   depths >= 10 sigma, completeness >= 95% at 7 sigma,
+ *                   at most 1 false detection in 1000 line-free cubes.
+ *
+ * Options: --n N (sample size), --seed S. Prints the figures and exits 1
+ * when a criterion fails. Deterministic for a given seed.
+ */
+#include "synth.h"
+
+#include "src/reduce/absorb.h"
+#include "src/reduce/cube.h"
+#include "src/reduce/flux.h"
+#include "src/reduce/sed.h"
+#include "src/result.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int failures;
+
+static void check(int ok, const char *fmt, double v, double lo, double hi)
+{
+    printf("  %-52s %10.4f  [%g, %g]  %s\n", fmt, v, lo, hi,
+           ok ? "ok" : "FAIL");
+    if (!ok)
+        failures++;
+}
+
+struct stats {
+    double *v;
+    size_t n, cap;
+};
+
+static void push(struct stats *s, double x)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? 2 * s->cap : 256;
+        s->v = realloc(s->v, s->cap * sizeof *s->v);
+        if (!s->v)
+            abort();
+    }
+    s->v[s->n++] = x;
+}
+
+static double mean(const struct stats *s)
+{
+    double m = 0;
+    for (size_t i = 0; i < s->n; i++)
+        m += s->v[i];
+    return s->n ? m / (double)s->n : NAN;
+}
+
+static double stdev(const struct stats *s)
+{
+    double m = mean(s), q = 0;
+    for (size_t i = 0; i < s->n; i++)
+        q += (s->v[i] - m) * (s->v[i] - m);
+    return s->n > 1 ? sqrt(q / (double)(s->n - 1)) : NAN;
+}
+
+static int cmpd(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double pctl(const struct stats *s, double p)
+{
+    if (!s->n)
+        return NAN;
+    double *c = malloc(s->n * sizeof *c);
+    memcpy(c, s->v, s->n * sizeof *c);
+    qsort(c, s->n, sizeof *c, cmpd);
+    double r = c[(size_t)fmin((double)(s->n - 1), floor(p * (double)s->n))];
+    free(c);
+    return r;
+}
+
+/* A SIN WCS with square pixels, RA to the left, phase centre at (cx,cy). */
+static void make_wcs(struct asw_wcs *w, double cell, double cx, double cy)
+{
+    double crval[2] = {187.5, -21.25}, crpix[2] = {cx + 1, cy + 1};
+    double cdelt[2] = {-cell / 3600.0, cell / 3600.0};
+    asw_wcs_set(w, "RA---SIN", crval, crpix, cdelt, NULL, NULL, NAN);
+}
+
+/* ------------------------------------------------------------------ */
+
+struct img_case {
+    struct synth_image s;
+    int use_pb;
+};
+
+/* Measure one synthetic image; 0 if a flux was measured. */
+static int measure_image(const struct img_case *c, struct asw_image *row,
+                         float *img, float *pb)
+{
+    const struct synth_image *s = &c->s;
+    if (synth_image_render(s, img, pb))
+        abort();
+    struct asw_sky_image im = {
+        .data = img,
+        .pb = c->use_pb ? pb : NULL,
+        .nx = s->nx,
+        .ny = s->ny,
+        .y_lo = 0,
+        .nrows = s->ny,
+        .bmaj_arcsec = s->bmaj_arcsec,
+        .bmin_arcsec = s->bmin_arcsec,
+        .bpa_deg = s->bpa_deg,
+        .phase_ra_deg = NAN,
+        .phase_dec_deg = NAN,
+        .pbcor = c->use_pb,
+    };
+    make_wcs(&im.wcs, s->cell_arcsec, s->cx, s->cy);
+    asw_image_init(row);
+    struct asw_err err = {0};
+    if (asw_reduce_image(&im, NULL, row, &err)) {
+        fprintf(stderr, "reduce: %s\n", err.msg);
+        return -1;
+    }
+    if (row->qa_flags & (ASW_QA_NOT_FOUND | ASW_QA_FIT_FAILED))
+        return -1;
+    return 0;
+}
+
+static void random_image(struct synth_rng *r, struct img_case *c, int npix,
+                         double snr_lo, double snr_hi, int allow_extended)
+{
+    struct synth_image *s = &c->s;
+    memset(c, 0, sizeof *c);
+    s->nx = s->ny = npix;
+    s->bmin_arcsec = 1.0;
+    s->bmaj_arcsec = s->bmin_arcsec / synth_uniform(r, 0.6, 1.0);
+    s->bpa_deg = synth_uniform(r, -90, 90);
+    s->cell_arcsec = s->bmin_arcsec / synth_uniform(r, 3.5, 7.0);
+    s->cx = s->cy = npix / 2;
+    s->x_pix = s->cx + synth_uniform(r, -0.5, 0.5);
+    s->y_pix = s->cy + synth_uniform(r, -0.5, 0.5);
+    s->flux_jy = synth_uniform(r, 0.1, 5.0);
+    s->extent_arcsec = (allow_extended && synth_uniform(r, 0, 1) < 0.2)
+                           ? synth_uniform(r, 0.2, 1.0) * s->bmin_arcsec
+                           : 0.0;
+    double snr = exp(synth_uniform(r, log(snr_lo), log(snr_hi)));
+    s->rms_jy = synth_image_peak(s) / snr;
+    c->use_pb = synth_uniform(r, 0, 1) < 0.5;
+    s->pb_fwhm_arcsec =
+        c->use_pb ? synth_uniform(r, 10, 30) * s->bmaj_arcsec : 0.0;
+    s->pblimit = 0.2;
+    s->seed = synth_ulong(r);
+}
+
+static int run_flux(int n, unsigned long seed)
+{
+    int npix = 128;
+    struct synth_rng *r = synth_rng_alloc(seed);
+    float *img = malloc((size_t)npix * npix * sizeof *img);
+    float *pb = malloc((size_t)npix * npix * sizeof *pb);
+    struct stats rel = {0}, pull = {0}, prel = {0}, rms = {0}, pra = {0},
+                 pdec = {0}, bin_pull[3] = {{0}}, bin_rel[3] = {{0}};
+    int lost = 0;
+    for (int i = 0; i < n; i++) {
+        struct img_case c;
+        random_image(r, &c, npix, 20.0, 2000.0, 1);
+        struct asw_image row;
+        if (measure_image(&c, &row, img, pb)) {
+            lost++;
+            continue;
+        }
+        const struct synth_image *s = &c.s;
+        double t = s->flux_jy;
+        push(&rel, row.flux_jy / t - 1.0);
+        double p = (row.flux_jy - t) / row.flux_err_jy;
+        push(&pull, p);
+        double snr = row.snr;
+        int b = snr < 50 ? 0 : snr < 200 ? 1 : 2;
+        push(&bin_pull[b], p);
+        push(&bin_rel[b], row.flux_jy / t - 1.0);
+        if (s->extent_arcsec == 0)
+            push(&prel, row.peak_jy / synth_image_peak(s) - 1.0);
+        /* noise at the source on the image's scale */
+        double pbs = 1.0;
+        if (c.use_pb) {
+            double dx = (double)lround(row.peak_x_pix) - s->cx;
+            double dy = (double)lround(row.peak_y_pix) - s->cy;
+            double k = 4 * log(2.0) * s->cell_arcsec * s->cell_arcsec /
+                       (s->pb_fwhm_arcsec * s->pb_fwhm_arcsec);
+            pbs = exp(-k * (dx * dx + dy * dy));
+        }
+        push(&rms, row.rms_jy / (s->rms_jy / pbs) - 1.0);
+        struct asw_wcs w;
+        make_wcs(&w, s->cell_arcsec, s->cx, s->cy);
+        double ra, dec;
+        asw_wcs_pix2world(&w, s->x_pix, s->y_pix, &ra, &dec);
+        double dra = (row.ra_deg - ra) * cos(dec * M_PI / 180) * 3600;
+        push(&pra, dra / row.ra_err_arcsec);
+        push(&pdec, (row.dec_deg - dec) * 3600 / row.dec_err_arcsec);
+    }
+    printf("flux accuracy: %d images (%d not measured), 128x128, SNR 20-2000 "
+           "log-uniform, 3.5-7 px per beam minor, 20%% slightly resolved, "
+           "50%% with PB\n",
+           n, lost);
+    static const char *bins[3] = {"20-50", "50-200", "200-2000"};
+    for (int b = 0; b < 3; b++)
+        printf("  SNR %-9s n=%4zu  bias %+7.3f%%  pull mean %+6.3f std "
+               "%6.3f\n",
+               bins[b], bin_rel[b].n, 100 * mean(&bin_rel[b]),
+               mean(&bin_pull[b]), stdev(&bin_pull[b]));
+    printf("  peak bias (point sources) %+.3f%% (std %.3f%%), rms bias "
+           "%+.2f%% (std %.2f%%)\n",
+           100 * mean(&prel), 100 * stdev(&prel), 100 * mean(&rms),
+           100 * stdev(&rms));
+    printf("  position pull std: RA %.3f  Dec %.3f\n", stdev(&pra),
+           stdev(&pdec));
+    check(lost == 0, "images not measured", lost, 0, 0);
+    check(fabs(mean(&rel)) < 0.01, "flux bias (fraction)", mean(&rel), -0.01,
+          0.01);
+    double ps = stdev(&pull);
+    check(ps >= 0.9 && ps <= 1.1, "flux pull std", ps, 0.9, 1.1);
+    check(fabs(mean(&pull)) < 0.15, "flux pull mean", mean(&pull), -0.15,
+          0.15);
+    free(img);
+    free(pb);
+    synth_rng_free(r);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+static int run_alpha(int n, unsigned long seed)
+{
+    static const double nu[4] = {90.5e9, 92.5e9, 102.5e9, 104.5e9};
+    int npix = 128;
+    struct synth_rng *r = synth_rng_alloc(seed);
+    float *img = malloc((size_t)npix * npix * sizeof *img);
+    float *pb = malloc((size_t)npix * npix * sizeof *pb);
+    struct stats d = {0}, pull = {0}, sys = {0}, fref = {0}, aerr = {0};
+    int lost = 0;
+    double min_snr = INFINITY;
+    for (int i = 0; i < n; i++) {
+        double alpha = synth_uniform(r, -1.2, 0.3);
+        double s0 = synth_uniform(r, 0.2, 3.0); /* at 97.5 GHz */
+        double bmin0 = 1.0, bmaj0 = bmin0 / synth_uniform(r, 0.6, 1.0);
+        double bpa = synth_uniform(r, -90, 90);
+        double cell = bmin0 * nu[0] / nu[3] / 5.0;
+        double dx = synth_uniform(r, -0.5, 0.5), dy = synth_uniform(r, -0.5, 0.5);
+        int use_pb = synth_uniform(r, 0, 1) < 0.5;
+        double pbf = synth_uniform(r, 10, 30) * bmaj0;
+        double smin = INFINITY;
+        for (int k = 0; k < 4; k++)
+            smin = fmin(smin, s0 * pow(nu[k] / 97.5e9, alpha));
+        double snr = exp(synth_uniform(r, log(100.0), log(1000.0)));
+        double rmsj = smin / snr; /* every spw at SNR >= 100 */
+        struct asw_sed_point pts[4];
+        int ok = 1;
+        for (int k = 0; k < 4 && ok; k++) {
+            struct img_case c = {0};
+            struct synth_image *s = &c.s;
+            double sc = nu[0] / nu[k];
+            s->nx = s->ny = npix;
+            s->cell_arcsec = cell;
+            s->bmaj_arcsec = bmaj0 * sc;
+            s->bmin_arcsec = bmin0 * sc;
+            s->bpa_deg = bpa;
+            s->cx = s->cy = npix / 2;
+            s->x_pix = s->cx + dx;
+            s->y_pix = s->cy + dy;
+            s->flux_jy = s0 * pow(nu[k] / 97.5e9, alpha);
+            s->rms_jy = rmsj;
+            c.use_pb = use_pb;
+            s->pb_fwhm_arcsec = use_pb ? pbf * sc : 0.0;
+            s->pblimit = 0.2;
+            s->seed = synth_ulong(r);
+            struct asw_image row;
+            if (measure_image(&c, &row, img, pb)) {
+                ok = 0;
+                break;
+            }
+            min_snr = fmin(min_snr, row.snr);
+            pts[k] = (struct asw_sed_point){nu[k], row.flux_jy,
+                                            row.flux_err_jy};
+        }
+        struct asw_sed sed;
+        asw_sed_init(&sed);
+        if (!ok || asw_sed_fit(pts, 4, ASW_SED_SPW_SCATTER, &sed, NULL)) {
+            lost++;
+            continue;
+        }
+        push(&d, sed.alpha - alpha);
+        push(&pull, (sed.alpha - alpha) / sed.alpha_err);
+        push(&sys, sed.alpha_sys_err / sed.alpha_err);
+        push(&aerr, sed.alpha_err);
+        double st = s0 * pow(sed.ref_freq_hz / 97.5e9, alpha);
+        push(&fref, (sed.flux_ref_jy - st) / sed.flux_ref_err_jy);
+    }
+    printf("spectral index: %d 4-spw Band 3 setups (90.5, 92.5, 102.5, "
+           "104.5 GHz; %d lost), alpha -1.2..0.3, lowest measured SNR %.0f\n",
+           n, lost, min_snr);
+    printf("  alpha error: median stat %.4f, sys/stat median %.2f; flux_ref "
+           "pull std %.3f\n",
+           pctl(&aerr, 0.5), pctl(&sys, 0.5), stdev(&fref));
+    check(lost == 0, "setups not measured", lost, 0, 0);
+    check(fabs(mean(&d)) < 0.02, "alpha bias", mean(&d), -0.02, 0.02);
+    double ps = stdev(&pull);
+    check(ps >= 0.9 && ps <= 1.1, "alpha pull std", ps, 0.9, 1.1);
+    free(img);
+    free(pb);
+    synth_rng_free(r);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+struct memcube {
+    const float *data;
+    long nx, ny;
+};
+
+static int mem_read(void *ctx, long chan, long y0, long nrows, float *buf,
+                    struct asw_err *err)
+{
+    (void)err;
+    const struct memcube *m = ctx;
+    size_t np = (size_t)m->nx * (size_t)m->ny;
+    memcpy(buf, m->data + (size_t)chan * np + (size_t)y0 * (size_t)m->nx,
+           (size_t)nrows * (size_t)m->nx * sizeof *buf);
+    return 0;
+}
+
+#define NCH 256
+
+/* Reduce one synthetic cube: the lines found. */
+static size_t reduce_cube(const struct synth_cube *s, float *cube,
+                          struct asw_line *lines, double *noise_ratio)
+{
+    if (synth_cube_render(s, cube))
+        abort();
+    struct memcube mc = {cube, s->nx, s->ny};
+    struct asw_sky_cube c = {
+        .nx = s->nx,
+        .ny = s->ny,
+        .nchan = s->nchan,
+        .bmaj_arcsec = s->bmaj_arcsec,
+        .bmin_arcsec = s->bmin_arcsec,
+        .bpa_deg = 0,
+        .phase_ra_deg = NAN,
+        .phase_dec_deg = NAN,
+        .read = mem_read,
+        .ctx = &mc,
+    };
+    make_wcs(&c.wcs, s->cell_arcsec, s->cx, s->cy);
+    double freq[NCH], flux[NCH], ap[NCH], noise[NCH], cont[NCH], nout[NCH],
+        tau[NCH];
+    for (int k = 0; k < s->nchan; k++)
+        freq[k] = s->freq0_hz + k * s->dfreq_hz;
+    struct asw_image row;
+    asw_image_init(&row);
+    struct asw_err err = {0};
+    if (asw_reduce_cube(&c, NULL, &row, flux, ap, noise, &err)) {
+        fprintf(stderr, "cube: %s\n", err.msg);
+        abort();
+    }
+    size_t nl = 0;
+    if (asw_absorb_analyse(freq, flux, noise, (size_t)s->nchan, NULL, cont,
+                           nout, tau, lines, ASW_ABSORB_MAX_LINES, &nl,
+                           &err)) {
+        fprintf(stderr, "absorb: %s\n", err.msg);
+        abort();
+    }
+    if (noise_ratio)
+        *noise_ratio = nout[NCH / 2] / s->rms_jy;
+    return nl;
+}
+
+static void random_cube(struct synth_rng *r, struct synth_cube *s)
+{
+    memset(s, 0, sizeof *s);
+    s->nx = s->ny = 32;
+    s->nchan = NCH;
+    s->cell_arcsec = 1.0;
+    s->bmin_arcsec = 2.6;
+    s->bmaj_arcsec = 2.6 * synth_uniform(r, 1.0, 1.3);
+    s->cx = s->cy = 16;
+    s->x_pix = s->cx + synth_uniform(r, -0.5, 0.5);
+    s->y_pix = s->cy + synth_uniform(r, -0.5, 0.5);
+    s->cont_jy = synth_uniform(r, 0.3, 3.0);
+    s->spix = synth_uniform(r, -1.0, 0.0);
+    s->freq0_hz = 89.18e9; /* HCO+ (89.188526 GHz) near channel 140 */
+    s->dfreq_hz = 61.035e3;
+    s->rms_jy = s->cont_jy / synth_uniform(r, 100, 400);
+    s->seed = synth_ulong(r);
+}
+
+/* Give s one line of peak depth depth_sigma (in per-channel noise). */
+static void add_line(struct synth_rng *r, struct synth_cube *s,
+                     double depth_sigma)
+{
+    struct synth_line *L = &s->lines[s->nlines++];
+    L->centre_ch = synth_uniform(r, 30, NCH - 30);
+    L->fwhm_ch = synth_uniform(r, 2.0, 8.0);
+    double sc = synth_cube_cont(s, (long)L->centre_ch);
+    L->tau0 = -log(1.0 - depth_sigma * s->rms_jy / sc);
+}
+
+/* The detected line that covers the true centre, or NULL. */
+static const struct asw_line *match(const struct asw_line *l, size_t n,
+                                    const struct synth_line *t)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t->centre_ch >= l[i].chan_lo - 1.0 &&
+            t->centre_ch <= l[i].chan_hi + 1.0)
+            return &l[i];
+    return NULL;
+}
+
+static int run_absorb(int n_false, unsigned long seed)
+{
+    struct synth_rng *r = synth_rng_alloc(seed);
+    float *cube = malloc((size_t)32 * 32 * NCH * sizeof *cube);
+    struct asw_line lines[ASW_ABSORB_MAX_LINES];
+    /* (a) optical depth for depths of 10-60 sigma */
+    int na = 250, nb = 300;
+    struct stats trel = {0}, tpull = {0}, t10 = {0}, dv = {0}, noise = {0};
+    int amiss = 0, aextra = 0, id_ok = 0;
+    for (int i = 0; i < na; i++) {
+        struct synth_cube s;
+        random_cube(r, &s);
+        double depth = exp(synth_uniform(r, log(10.0), log(60.0)));
+        add_line(r, &s, depth);
+        double nr;
+        size_t nl = reduce_cube(&s, cube, lines, &nr);
+        push(&noise, nr - 1.0);
+        const struct asw_line *m = match(lines, nl, &s.lines[0]);
+        aextra += (int)nl - (m != NULL);
+        if (getenv("ASW_DEBUG_EXTRA"))
+            for (size_t q = 0; q < nl; q++)
+                if (&lines[q] != m)
+                    fprintf(stderr, "extra: true c=%.1f w=%.1f depth=%.1f; "
+                            "found %d-%d depth %.1f tau %.3f\n",
+                            s.lines[0].centre_ch, s.lines[0].fwhm_ch, depth,
+                            lines[q].chan_lo, lines[q].chan_hi,
+                            lines[q].depth_sigma, lines[q].tau_peak);
+        if (!m) {
+            amiss++;
+            continue;
+        }
+        double rel = m->tau_peak / s.lines[0].tau0 - 1.0;
+        push(&trel, fabs(rel));
+        if (depth < 15)
+            push(&t10, fabs(rel));
+        push(&tpull, (m->tau_peak - s.lines[0].tau0) / m->tau_peak_err);
+        /* velocity of the true centre, radio convention */
+        double nu = s.freq0_hz + s.lines[0].centre_ch * s.dfreq_hz;
+        double vt = 299792.458 * (89.188526e9 - nu) / 89.188526e9;
+        if (!strcmp(m->species, "HCO+")) {
+            id_ok++;
+            push(&dv, fabs(m->v_lsrk_kms - vt) /
+                          (299792.458 * s.dfreq_hz / 89.188526e9));
+        }
+    }
+    /* (b) completeness at 7 sigma */
+    int found = 0, bextra = 0;
+    for (int i = 0; i < nb; i++) {
+        struct synth_cube s;
+        random_cube(r, &s);
+        add_line(r, &s, 7.0);
+        size_t nl = reduce_cube(&s, cube, lines, NULL);
+        const struct asw_line *m = match(lines, nl, &s.lines[0]);
+        found += m != NULL;
+        bextra += (int)nl - (m != NULL);
+    }
+    /* (c) false detections in line-free cubes */
+    if (getenv("ASW_DEBUG_EXTRA"))
+        fprintf(stderr, "phase c\n");
+    int nfalse = 0, cubes_false = 0;
+    for (int i = 0; i < n_false; i++) {
+        struct synth_cube s;
+        random_cube(r, &s);
+        size_t nl = reduce_cube(&s, cube, lines, NULL);
+        nfalse += (int)nl;
+        cubes_false += nl > 0;
+    }
+    printf("absorption: 32x32x%d cubes, beam 2.6-3.4 px, continuum/noise "
+           "100-400 per channel, line FWHM 2-8 channels\n",
+           NCH);
+    printf("  (a) %d lines of depth 10-60 sigma: %d missed, %d extra; "
+           "|tau_peak/true-1| median %.2f%%, 90%% %.2f%%, 95%% %.2f%%, "
+           "max %.2f%%\n",
+           na, amiss, aextra, 100 * pctl(&trel, 0.5), 100 * pctl(&trel, 0.9),
+           100 * pctl(&trel, 0.95), 100 * pctl(&trel, 1.0));
+    printf("      depth 10-15 sigma (n=%zu): median %.2f%%, 90%% %.2f%%; "
+           "tau pull std %.3f; HCO+ identified %d, |dv| max %.3f channels\n",
+           t10.n, 100 * pctl(&t10, 0.5), 100 * pctl(&t10, 0.9),
+           stdev(&tpull), id_ok, pctl(&dv, 1.0));
+    printf("      channel noise / true: mean %+.2f%% std %.2f%%\n",
+           100 * mean(&noise), 100 * stdev(&noise));
+    printf("  (b) %d lines of depth 7 sigma: %d found (%.1f%%), %d extra\n",
+           nb, found, 100.0 * found / nb, bextra);
+    printf("  (c) %d line-free cubes: %d false features in %d cubes\n",
+           n_false, nfalse, cubes_false);
+    check(amiss == 0, "(a) lines >= 10 sigma missed", amiss, 0, 0);
+    check(pctl(&trel, 0.9) <= 0.10,
+          "(a) 90th percentile |tau_peak/true - 1|", pctl(&trel, 0.9), 0,
+          0.10);
+    check(pctl(&trel, 0.5) <= 0.05, "(a) median |tau_peak/true - 1|",
+          pctl(&trel, 0.5), 0, 0.05);
+    check((double)found / nb >= 0.95, "(b) completeness at 7 sigma",
+          (double)found / nb, 0.95, 1);
+    check(nfalse * 1000.0 / n_false <= 1.0,
+          "(c) false detections per 1000 line-free cubes",
+          nfalse * 1000.0 / n_false, 0, 1);
+    free(cube);
+    synth_rng_free(r);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s flux|alpha|absorb [--n N] [--seed S]\n",
+                argv[0]);
+        return 2;
+    }
+    int n = -1;
+    unsigned long seed = 20250501;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--n"))
+            n = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--seed"))
+            seed = strtoul(argv[i + 1], NULL, 10);
+    }
+    clock_t t0 = clock();
+    if (!strcmp(argv[1], "flux"))
+        run_flux(n > 0 ? n : 600, seed);
+    else if (!strcmp(argv[1], "alpha"))
+        run_alpha(n > 0 ? n : 300, seed + 1);
+    else if (!strcmp(argv[1], "absorb"))
+        run_absorb(n > 0 ? n : 1000, seed + 2);
+    else
+        return 2;
+    printf("%s: %s (%.1f s CPU)\n", argv[1], failures ? "FAILED" : "passed",
+           (double)(clock() - t0) / CLOCKS_PER_SEC);
+    return failures ? 1 : 0;
+}

@@ -1,0 +1,806 @@
+/*
+ * test_pipeline_fetch.c - the download / extraction / scratch part of a
+ * unit's pipeline (asw_pipeline_run_ex, asw_pipeline_fetch_file) against
+ * a libmicrohttpd server in this process serving tars built here: a good
+ * ALMA product tar, hostile ones ("../x", "/abs/x", a symlink out), a
+ * plain file and a slow one. The backend is a test double that lists
+ * what the unit directory holds when it runs.
+ *
+ * Each test works in a fresh directory R: R/scratch is [scratch] dir;
+ * "nothing written outside the unit directory" is checked on R and on
+ * the absolute target of the hostile tar.
+ */
+#define _XOPEN_SOURCE 700
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "jobs/pipeline.h"
+#include "src/config.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <ftw.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MOUS                                                                   \
+    "2017.1.01185.S/science_goal.uid___A001_X1284_X265c/"                      \
+    "group.uid___A001_X1284_X265d/member.uid___A001_X1284_X265e"
+#define FITS                                                                   \
+    MOUS "/product/"                                                           \
+         "uid___A001_X1284_X265e.J1924-2914_bp.spw16.mfs.I.pbcor.fits"
+#define BIG_LEN  ((size_t)1024 * 1024)
+#define SLOW_LEN ((size_t)4 * 1024 * 1024)
+
+struct blob {
+    char name[64];
+    unsigned char *p;
+    size_t len;
+    int slow; /* trickle 64 kB per 20 ms */
+};
+
+static struct {
+    struct MHD_Daemon *d;
+    char base[64];
+    pthread_mutex_t mu;
+    int requests;
+    struct blob blobs[8];
+    int n_blobs;
+    char abs_target[300]; /* where /abs.tar would write */
+    volatile int released;
+} S = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* ---- tars in memory ------------------------------------------------- */
+
+struct tarw {
+    struct archive *a;
+    unsigned char *buf;
+    size_t cap, used;
+};
+
+static void tw_open(struct tarw *t, size_t cap)
+{
+    t->cap = cap;
+    t->buf = malloc(cap);
+    t->a = archive_write_new();
+    archive_write_set_format_pax_restricted(t->a);
+    archive_write_set_bytes_in_last_block(t->a, 1);
+    assert_int_equal(archive_write_open_memory(t->a, t->buf, t->cap, &t->used),
+                     ARCHIVE_OK);
+}
+
+static void tw_add(struct tarw *t, const char *path, unsigned type,
+                   const void *data, size_t len, const char *link)
+{
+    struct archive_entry *e = archive_entry_new();
+    archive_entry_set_pathname(e, path);
+    archive_entry_set_filetype(e, type);
+    archive_entry_set_perm(e, type == AE_IFDIR ? 0755 : 0644);
+    archive_entry_set_size(e, (la_int64_t)len);
+    if (link)
+        archive_entry_set_symlink(e, link);
+    assert_int_equal(archive_write_header(t->a, e), ARCHIVE_OK);
+    if (len)
+        assert_int_equal(archive_write_data(t->a, data, len), (la_ssize_t)len);
+    archive_entry_free(e);
+}
+
+static void tw_close(struct tarw *t, const char *name, int slow)
+{
+    assert_int_equal(archive_write_close(t->a), ARCHIVE_OK);
+    archive_write_free(t->a);
+    struct blob *b = &S.blobs[S.n_blobs++];
+    snprintf(b->name, sizeof b->name, "%s", name);
+    b->p = t->buf;
+    b->len = t->used;
+    b->slow = slow;
+}
+
+static struct blob *blob(const char *name)
+{
+    for (int i = 0; i < S.n_blobs; i++)
+        if (!strcmp(S.blobs[i].name, name))
+            return &S.blobs[i];
+    return NULL;
+}
+
+static void make_blobs(void)
+{
+    static char fits[200000];
+    for (size_t i = 0; i < sizeof fits; i++)
+        fits[i] = (char)(i * 7);
+    struct tarw t;
+
+    tw_open(&t, 1 << 20);
+    tw_add(&t, MOUS "/", AE_IFDIR, NULL, 0, NULL);
+    tw_add(&t, MOUS "/product/", AE_IFDIR, NULL, 0, NULL);
+    tw_add(&t, FITS, AE_IFREG, fits, sizeof fits, NULL);
+    tw_add(&t, MOUS "/calibration/flux.csv", AE_IFREG, "a,b\n", 4, NULL);
+    tw_add(&t, MOUS "/README", AE_IFREG, "readme", 6, NULL);
+    tw_close(&t, "good.tar", 0);
+
+    /* Hostile: a good entry first, so that a partial extraction exists
+     * and must be cleaned away. */
+    tw_open(&t, 1 << 20);
+    tw_add(&t, MOUS "/README", AE_IFREG, "readme", 6, NULL);
+    tw_add(&t, "../escape.txt", AE_IFREG, "x", 1, NULL);
+    tw_close(&t, "dotdot.tar", 0);
+
+    tw_open(&t, 1 << 20);
+    tw_add(&t, MOUS "/README", AE_IFREG, "readme", 6, NULL);
+    tw_add(&t, S.abs_target, AE_IFREG, "x", 1, NULL);
+    tw_close(&t, "abs.tar", 0);
+
+    tw_open(&t, 1 << 20);
+    tw_add(&t, MOUS "/README", AE_IFREG, "readme", 6, NULL);
+    tw_add(&t, "link", AE_IFLNK, NULL, 0, "../../..");
+    tw_add(&t, "link/escape.txt", AE_IFREG, "x", 1, NULL);
+    tw_close(&t, "symlink.tar", 0);
+
+    /* Slow: many members so that the first is on disk long before the
+     * last byte arrives. */
+    tw_open(&t, SLOW_LEN + (1 << 20));
+    static char chunk[256 * 1024];
+    for (int i = 0; i < 16; i++) {
+        char path[300];
+        memset(chunk, 'a' + i, sizeof chunk);
+        snprintf(path, sizeof path, MOUS "/raw/chunk%02d.bin", i);
+        tw_add(&t, path, AE_IFREG, chunk, sizeof chunk, NULL);
+    }
+    tw_close(&t, "slow.tar", 1);
+
+    /* Slow and hostile from the first entry: extraction during the
+     * download must stop the download. */
+    tw_open(&t, SLOW_LEN + (1 << 20));
+    tw_add(&t, "../escape.txt", AE_IFREG, "x", 1, NULL);
+    for (int i = 0; i < 16; i++) {
+        char path[300];
+        snprintf(path, sizeof path, MOUS "/raw/chunk%02d.bin", i);
+        tw_add(&t, path, AE_IFREG, chunk, sizeof chunk, NULL);
+    }
+    tw_close(&t, "slowbad.tar", 1);
+
+    struct blob *b = &S.blobs[S.n_blobs++];
+    snprintf(b->name, sizeof b->name, "big.bin");
+    b->p = malloc(BIG_LEN);
+    for (size_t i = 0; i < BIG_LEN; i++)
+        b->p[i] = (unsigned char)(i * 31 + 7);
+    b->len = BIG_LEN;
+}
+
+/* ---- the server ---------------------------------------------------- */
+
+struct reader {
+    const struct blob *b;
+    size_t start, len;
+};
+
+static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct reader *r = cls;
+    if (r->b->slow) {
+        if (S.released)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        usleep(20 * 1000);
+        if (max > 64 * 1024)
+            max = 64 * 1024;
+    }
+    size_t left = r->len - pos;
+    size_t n = left < max ? left : max;
+    memcpy(buf, r->b->p + r->start + pos, n);
+    return (ssize_t)n;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
+                               const char *url, const char *method,
+                               const char *version, const char *upload_data,
+                               size_t *upload_size, void **req_cls)
+{
+    static int marker;
+    if (*req_cls == NULL) {
+        *req_cls = &marker;
+        return MHD_YES;
+    }
+    pthread_mutex_lock(&S.mu);
+    S.requests++;
+    pthread_mutex_unlock(&S.mu);
+    const struct blob *b = url[0] == '/' ? blob(url + 1) : NULL;
+    if (!b) {
+        static const char nf[] = "not found";
+        struct MHD_Response *r = MHD_create_response_from_buffer(
+            sizeof nf - 1, (void *)nf, MHD_RESPMEM_PERSISTENT);
+        enum MHD_Result ret = MHD_queue_response(c, 404, r);
+        MHD_destroy_response(r);
+        return ret;
+    }
+    const char *range =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Range");
+    size_t a = 0, z = b->len - 1;
+    int partial = 0;
+    if (range) {
+        size_t x, y;
+        int k = sscanf(range, "bytes=%zu-%zu", &x, &y);
+        if (k >= 1 && x < b->len) {
+            partial = 1;
+            a = x;
+            if (k == 2 && y < b->len)
+                z = y;
+        }
+    }
+    struct reader *rd = calloc(1, sizeof *rd);
+    rd->b = b;
+    rd->start = a;
+    rd->len = z - a + 1;
+    struct MHD_Response *r = MHD_create_response_from_callback(
+        rd->len, 64 * 1024, read_body, rd, free);
+    MHD_add_response_header(r, "Accept-Ranges", "bytes");
+    if (partial) {
+        char cr[96];
+        snprintf(cr, sizeof cr, "bytes %zu-%zu/%zu", a, z, b->len);
+        MHD_add_response_header(r, "Content-Range", cr);
+    }
+    enum MHD_Result ret = MHD_queue_response(c, partial ? 206 : 200, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static char abs_dir[256];
+
+static int group_setup(void **state)
+{
+    static const char *proxies[] = {"http_proxy",  "HTTP_PROXY", "https_proxy",
+                                    "HTTPS_PROXY", "all_proxy",  "ALL_PROXY"};
+    for (size_t i = 0; i < sizeof proxies / sizeof proxies[0]; i++)
+        unsetenv(proxies[i]);
+    snprintf(abs_dir, sizeof abs_dir, "%s/asw_pf_abs_XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(abs_dir))
+        return -1;
+    snprintf(S.abs_target, sizeof S.abs_target, "%s/abs_escape.txt", abs_dir);
+    make_blobs();
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    S.d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+                               MHD_USE_THREAD_PER_CONNECTION,
+                           0, NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR,
+                           (struct sockaddr *)&sa, MHD_OPTION_END);
+    if (!S.d)
+        return -1;
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(S.d, MHD_DAEMON_INFO_BIND_PORT);
+    snprintf(S.base, sizeof S.base, "http://127.0.0.1:%u",
+             (unsigned)info->port);
+    return asw_dl_global_init(NULL);
+}
+
+static int group_teardown(void **state)
+{
+    S.released = 1;
+    MHD_stop_daemon(S.d);
+    for (int i = 0; i < S.n_blobs; i++)
+        free(S.blobs[i].p);
+    rmdir(abs_dir);
+    asw_dl_global_cleanup();
+    return 0;
+}
+
+/* Slot hook that records its calls. */
+static struct {
+    int acquired, released, held, max_held;
+    int last_rc;
+    int64_t last_bytes; /* size announced for the last file */
+    int refuse;         /* acquire fails with ASW_EINTR */
+} SL;
+
+/* ---- fixtures ------------------------------------------------------ */
+
+struct fx {
+    char root[256];
+    char scratch[300];
+    char unit_dir[400];
+    struct asw_config cfg;
+    struct asw_unit u;
+    struct asw_result res;
+};
+
+static int rm_one(const char *p, const struct stat *sb, int flag,
+                  struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
+static void load_cfg(struct fx *f, const char *extra)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "[archive]\nmirrors = %s\n[scratch]\ndir = %s\nreserve = 0\n"
+             "[download]\nretries = 1\nsegments = 2\nmin_segment = 256k\n%s",
+             S.base, f->scratch, extra ? extra : "");
+    asw_config_free(&f->cfg);
+    struct asw_err err = {0};
+    if (asw_config_parse(text, "test.ini", &f->cfg, &err))
+        fail_msg("config: %s", err.msg);
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    snprintf(f->root, sizeof f->root, "%s/asw_pf_XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(f->root))
+        return -1;
+    snprintf(f->scratch, sizeof f->scratch, "%s/scratch", f->root);
+    snprintf(f->unit_dir, sizeof f->unit_dir,
+             "%s/almasweep/uid___A001_X1284_X265e", f->scratch);
+    load_cfg(f, NULL);
+    snprintf(f->u.id, sizeof f->u.id, "uid___A001_X1284_X265e");
+    f->u.kind = ASW_UNIT_MOUS_PRODUCTS;
+    S.requests = 0;
+    S.released = 0;
+    memset(&SL, 0, sizeof SL);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    S.released = 1;
+    nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    asw_config_free(&f->cfg);
+    asw_unit_clear(&f->u);
+    asw_result_clear(&f->res);
+    free(f);
+    return 0;
+}
+
+static void add_file(struct fx *f, const char *name, int64_t size)
+{
+    char url[160];
+    snprintf(url, sizeof url, "%s/%s", S.base, name);
+    assert_int_equal(asw_unit_add_file(&f->u, name, url, size, "#this"), 0);
+    f->u.bytes_total += size > 0 ? size : 0;
+    f->u.scratch_need = 3 * f->u.bytes_total;
+}
+
+static int64_t blob_len(const char *name)
+{
+    return (int64_t)blob(name)->len;
+}
+
+static int exists(const char *p)
+{
+    struct stat sb;
+    return lstat(p, &sb) == 0;
+}
+
+/* R holds only scratch/, and scratch only almasweep/ (plus unit dirs
+ * when they are kept); nothing landed next to them or at abs_target. */
+static void assert_nothing_outside(struct fx *f)
+{
+    DIR *d = opendir(f->root);
+    assert_non_null(d);
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+            strcmp(de->d_name, "scratch"))
+            fail_msg("unexpected %s/%s", f->root, de->d_name);
+    closedir(d);
+    char p[600];
+    snprintf(p, sizeof p, "%s/escape.txt", f->scratch);
+    assert_false(exists(p));
+    snprintf(p, sizeof p, "%s/almasweep/escape.txt", f->scratch);
+    assert_false(exists(p));
+    assert_false(exists(S.abs_target));
+}
+
+static void assert_error_has(const struct fx *f, const char *s)
+{
+    if (!strstr(f->res.error, s))
+        fail_msg("error \"%s\" lacks \"%s\"", f->res.error, s);
+}
+
+/* ---- the test backend ---------------------------------------------- */
+
+static struct {
+    int calls;
+    int saw_fits;
+    int saw_flux;
+    int saw_tar; /* the tar should be gone once extracted */
+} B;
+
+static int be_process(const struct asw_job *job, struct asw_result *res,
+                      struct asw_err *err)
+{
+    (void)res;
+    (void)err;
+    char p[1024];
+    B.calls++;
+    snprintf(p, sizeof p, "%s/%s", job->unit_dir, FITS);
+    struct stat sb;
+    B.saw_fits = stat(p, &sb) == 0 && sb.st_size == 200000;
+    snprintf(p, sizeof p, "%s/%s/calibration/flux.csv", job->unit_dir, MOUS);
+    B.saw_flux = exists(p);
+    snprintf(p, sizeof p, "%s/good.tar", job->unit_dir);
+    B.saw_tar = exists(p);
+    return 0;
+}
+
+static const struct asw_backend test_backend = {
+    .name = "test",
+    .want_entry = NULL,
+    .process = be_process,
+};
+
+static int slot_acquire(void *user, const char *unit, const char *file,
+                        int64_t bytes, struct asw_err *err)
+{
+    assert_string_equal(unit, "uid___A001_X1284_X265e");
+    assert_non_null(file);
+    if (SL.refuse)
+        return asw_err_set(err, ASW_EINTR, "slots", "job is stopping");
+    SL.acquired++;
+    if (++SL.held > SL.max_held)
+        SL.max_held = SL.held;
+    SL.last_bytes = bytes;
+    return 0;
+}
+
+static void slot_release(void *user, const char *unit, const char *file,
+                         int64_t bytes, int rc)
+{
+    SL.released++;
+    SL.held--;
+    SL.last_rc = rc;
+}
+
+static const struct asw_dl_slots test_slots = {slot_acquire, slot_release,
+                                               NULL};
+
+static void run_unit(struct fx *f)
+{
+    struct asw_pipeline_hooks h = {&test_slots, &test_backend, NULL, NULL};
+    memset(&B, 0, sizeof B);
+    asw_result_clear(&f->res);
+    asw_pipeline_run_ex(&f->cfg, &f->u, 3, &h, &f->res);
+}
+
+/* ---- tests --------------------------------------------------------- */
+
+static void good_unit(void **state, const char *extract)
+{
+    struct fx *f = *state;
+    char extra[64];
+    snprintf(extra, sizeof extra, "extract = %s\n", extract);
+    load_cfg(f, extra);
+    memset(&SL, 0, sizeof SL);
+    add_file(f, "good.tar", blob_len("good.tar"));
+    add_file(f, "big.bin", blob_len("big.bin"));
+    run_unit(f);
+    assert_int_equal(f->res.status, ASW_ST_DONE);
+    assert_string_equal(f->res.error, "");
+    assert_int_equal(B.calls, 1);
+    assert_true(B.saw_fits);
+    assert_true(B.saw_flux);
+    assert_false(B.saw_tar);
+    assert_int_equal(f->res.bytes_fetched,
+                     blob_len("good.tar") + blob_len("big.bin"));
+    assert_int_equal(f->res.rank, 3);
+    /* one slot per file, never two at once, all given back */
+    assert_int_equal(SL.acquired, 2);
+    assert_int_equal(SL.released, 2);
+    assert_int_equal(SL.max_held, 1);
+    assert_int_equal(SL.last_rc, 0);
+    assert_int_equal(SL.last_bytes, blob_len("big.bin"));
+    assert_false(exists(f->unit_dir)); /* done: cleaned */
+    assert_nothing_outside(f);
+}
+
+static void test_good_after(void **state)
+{
+    good_unit(state, "after");
+}
+
+static void test_good_during(void **state)
+{
+    good_unit(state, "during");
+}
+
+static void hostile(void **state, const char *tar, const char *extract,
+                    const char *entry)
+{
+    struct fx *f = *state;
+    char extra[64];
+    snprintf(extra, sizeof extra, "extract = %s\n", extract);
+    load_cfg(f, extra);
+    add_file(f, tar, blob_len(tar));
+    run_unit(f);
+    assert_int_equal(f->res.status, ASW_ST_FAILED);
+    assert_error_has(f, "untar:EARCHIVE:");
+    assert_error_has(f, entry);
+    assert_int_equal(B.calls, 0);
+    /* A hostile tar is not worth resuming: the unit directory goes. */
+    assert_false(exists(f->unit_dir));
+    assert_nothing_outside(f);
+}
+
+static void test_hostile_after(void **state)
+{
+    hostile(state, "dotdot.tar", "after", "../escape.txt");
+    asw_unit_clear(&((struct fx *)*state)->u);
+    snprintf(((struct fx *)*state)->u.id, ASW_UID_MAX,
+             "uid___A001_X1284_X265e");
+    hostile(state, "abs.tar", "after", "absolute path");
+    asw_unit_clear(&((struct fx *)*state)->u);
+    snprintf(((struct fx *)*state)->u.id, ASW_UID_MAX,
+             "uid___A001_X1284_X265e");
+    hostile(state, "symlink.tar", "after", "outside the destination");
+}
+
+static void test_hostile_during(void **state)
+{
+    hostile(state, "dotdot.tar", "during", "../escape.txt");
+    asw_unit_clear(&((struct fx *)*state)->u);
+    snprintf(((struct fx *)*state)->u.id, ASW_UID_MAX,
+             "uid___A001_X1284_X265e");
+    hostile(state, "abs.tar", "during", "absolute path");
+    asw_unit_clear(&((struct fx *)*state)->u);
+    snprintf(((struct fx *)*state)->u.id, ASW_UID_MAX,
+             "uid___A001_X1284_X265e");
+    hostile(state, "symlink.tar", "during", "outside the destination");
+}
+
+/* DataLink says one size, the server another: failed with both. */
+static void test_size_lie(void **state)
+{
+    struct fx *f = *state;
+    add_file(f, "big.bin", blob_len("big.bin") + 100);
+    run_unit(f);
+    assert_int_equal(f->res.status, ASW_ST_FAILED);
+    assert_error_has(f, "download:EPROTO:");
+    assert_error_has(f, "size mismatch");
+    char n[32];
+    snprintf(n, sizeof n, "%lld", (long long)blob_len("big.bin") + 100);
+    assert_error_has(f, n);
+    assert_false(exists(f->unit_dir));
+}
+
+/* A unit whose need exceeds the free space fails before any request. */
+static void test_scratch_full_before(void **state)
+{
+    struct fx *f = *state;
+    add_file(f, "big.bin", blob_len("big.bin"));
+    f->u.scratch_need = (int64_t)1 << 60;
+    run_unit(f);
+    assert_int_equal(f->res.status, ASW_ST_FAILED);
+    assert_error_has(f, "pipeline:ENOSPC:scratch full:");
+    /* the numbers, in bytes */
+    assert_error_has(f, "(1152921504606846976 bytes of scratch_need "
+                        "1152921504606846976, 0 there) more plus a reserve "
+                        "of 0 B, only ");
+    assert_error_has(f, "bytes) free in /");
+    assert_int_equal(S.requests, 0);
+    assert_int_equal(SL.acquired, 0);
+    assert_false(exists(f->unit_dir));
+}
+
+/* The disk fills up during the download: "scratch full", nothing left. */
+static void test_scratch_full_during(void **state, int segments)
+{
+    struct fx *f = *state;
+    load_cfg(f, segments > 1 ? "" : "segments = 1\n");
+    add_file(f, "big.bin", blob_len("big.bin"));
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = 300000;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    run_unit(f);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, prev);
+    assert_int_equal(f->res.status, ASW_ST_FAILED);
+    assert_error_has(f, "download:ENOSPC:scratch full:");
+    assert_false(exists(f->unit_dir));
+    assert_int_equal(SL.released, SL.acquired);
+}
+
+static void test_scratch_full_single(void **state)
+{
+    test_scratch_full_during(state, 1);
+}
+
+static void test_scratch_full_segmented(void **state)
+{
+    test_scratch_full_during(state, 2);
+}
+
+/* A refused slot: interrupted, nothing fetched. */
+static void test_slot_refused(void **state)
+{
+    struct fx *f = *state;
+    add_file(f, "big.bin", blob_len("big.bin"));
+    memset(&SL, 0, sizeof SL);
+    SL.refuse = 1;
+    run_unit(f);
+    SL.refuse = 0;
+    assert_int_equal(f->res.status, ASW_ST_INTERRUPTED);
+    assert_error_has(f, "slots:EINTR:job is stopping");
+    assert_int_equal(S.requests, 0);
+}
+
+static int stop_soon(void *user)
+{
+    int *calls = user;
+    return ++*calls >= 2;
+}
+
+/* The stop hook interrupts a download; the partial file stays. */
+static void test_stop_hook(void **state)
+{
+    struct fx *f = *state;
+    load_cfg(f, "segments = 1\n");
+    add_file(f, "slow.tar", blob_len("slow.tar"));
+    int calls = 0;
+    struct asw_pipeline_hooks h = {NULL, &test_backend, stop_soon, &calls};
+    asw_pipeline_run_ex(&f->cfg, &f->u, 0, &h, &f->res);
+    assert_int_equal(f->res.status, ASW_ST_INTERRUPTED);
+    assert_error_has(f, "EINTR");
+    char part[600];
+    snprintf(part, sizeof part, "%s/slow.tar.part", f->unit_dir);
+    struct stat sb;
+    assert_int_equal(stat(part, &sb), 0);
+    assert_true(sb.st_size > 0 && (size_t)sb.st_size < blob("slow.tar")->len);
+}
+
+/* Extraction during the download really overlaps: the first member is
+ * on disk while most of the tar is still on the wire. */
+struct overlap {
+    char first[700];
+    int seen_early;
+};
+
+static int watch_first(void *user, int64_t now, int64_t total, double bps)
+{
+    struct overlap *o = user;
+    if (total > 0 && now < total / 2 && exists(o->first))
+        o->seen_early = 1;
+    return 0;
+}
+
+static void test_during_overlaps(void **state)
+{
+    struct fx *f = *state;
+    char dir[400], dest[500], url[160];
+    snprintf(dir, sizeof dir, "%s/x", f->root);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(dest, sizeof dest, "%s/slow.tar", dir);
+    snprintf(url, sizeof url, "%s/slow.tar", S.base);
+    struct overlap o = {{0}, 0};
+    snprintf(o.first, sizeof o.first, "%s/%s/raw/chunk00.bin", dir, MOUS);
+    struct asw_dl_ctx *ctx = asw_dl_ctx_new();
+    struct asw_dl_request req;
+    asw_dl_request_init(&req, url, dest);
+    req.expected_bytes = blob_len("slow.tar");
+    req.progress = watch_first;
+    req.progress_user = &o;
+    req.progress_interval_s = 0.05;
+    struct asw_dl_stats st;
+    struct asw_untar_stats ust;
+    struct asw_err err = {0};
+    assert_int_equal(asw_pipeline_fetch_file(ctx, &req, ASW_EXTRACT_DURING, dir,
+                                             NULL, 0, &st, &ust, &err),
+                     0);
+    asw_dl_ctx_free(ctx);
+    assert_true(o.seen_early);
+    assert_int_equal(ust.files_by_area[ASW_ALMA_RAW], 16);
+    assert_int_equal(ust.bytes, 16 * 256 * 1024);
+    assert_true(exists(dest)); /* remove_tar 0 keeps it */
+    char last[700];
+    snprintf(last, sizeof last, "%s/%s/raw/chunk15.bin", dir, MOUS);
+    struct stat sb;
+    assert_int_equal(stat(last, &sb), 0);
+    assert_int_equal(sb.st_size, 256 * 1024);
+}
+
+/* A hostile tar found while it downloads stops the download at once;
+ * the error is the archive's. */
+static void test_during_stops_download(void **state)
+{
+    struct fx *f = *state;
+    char dir[400], dest[500], url[160];
+    snprintf(dir, sizeof dir, "%s/x", f->root);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(dest, sizeof dest, "%s/slowbad.tar", dir);
+    snprintf(url, sizeof url, "%s/slowbad.tar", S.base);
+    struct asw_dl_ctx *ctx = asw_dl_ctx_new();
+    struct asw_dl_request req;
+    asw_dl_request_init(&req, url, dest);
+    req.expected_bytes = blob_len("slowbad.tar");
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+    assert_int_equal(asw_pipeline_fetch_file(ctx, &req, ASW_EXTRACT_DURING, dir,
+                                             NULL, 1, &st, NULL, &err),
+                     ASW_EARCHIVE);
+    asw_dl_ctx_free(ctx);
+    assert_string_equal(err.module, "untar");
+    assert_non_null(strstr(err.msg, "../escape.txt"));
+    /* The whole tar takes ~1.3 s at the trickle rate. */
+    assert_true(st.bytes_transferred < blob_len("slowbad.tar") / 2);
+    assert_true(st.seconds < 0.9);
+    char p[600];
+    snprintf(p, sizeof p, "%s/escape.txt", f->root);
+    assert_false(exists(p));
+}
+
+/* A relative destination with extraction during the download is refused
+ * (the extraction changes the working directory). */
+static void test_during_needs_absolute(void **state)
+{
+    char url[160];
+    snprintf(url, sizeof url, "%s/good.tar", S.base);
+    struct asw_dl_ctx *ctx = asw_dl_ctx_new();
+    struct asw_dl_request req;
+    asw_dl_request_init(&req, url, "rel/good.tar");
+    struct asw_err err = {0};
+    assert_int_equal(asw_pipeline_fetch_file(ctx, &req, ASW_EXTRACT_DURING,
+                                             "rel", NULL, 0, NULL, NULL, &err),
+                     ASW_EINVAL);
+    asw_dl_ctx_free(ctx);
+}
+
+static void test_scratch_check(void **state)
+{
+    struct fx *f = *state;
+    struct asw_err err = {0};
+    assert_int_equal(asw_pipeline_scratch_check(f->root, 1, 0, &err), 0);
+    assert_int_equal(
+        asw_pipeline_scratch_check(f->root, 1, (int64_t)1 << 60, &err),
+        ASW_ENOSPC);
+    assert_non_null(strstr(err.msg, "scratch full"));
+    assert_non_null(strstr(err.msg, f->root));
+    assert_int_equal(asw_pipeline_scratch_check("/nonexistent/x", 1, 0, &err),
+                     ASW_EIO);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_good_after),
+        T(test_good_during),
+        T(test_hostile_after),
+        T(test_hostile_during),
+        T(test_size_lie),
+        T(test_scratch_full_before),
+        T(test_scratch_full_single),
+        T(test_scratch_full_segmented),
+        T(test_slot_refused),
+        T(test_stop_hook),
+        T(test_during_overlaps),
+        T(test_during_stops_download),
+        T(test_during_needs_absolute),
+        T(test_scratch_check),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
