@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -93,7 +94,8 @@ struct asw_cat {
     struct cat_run_row *run; /* the active run, or NULL */
     double last_ckpt_end, last_ckpt_s;
     struct asw_cat_stats stats;
-    void *scratch; /* rows being journaled */
+    struct cat_srcs *srcs; /* what /sources is derived from */
+    void *scratch;         /* rows being journaled */
     size_t scratch_cap;
 };
 
@@ -511,6 +513,33 @@ static int commit_file(const char *tmp, const char *path)
     return 0;
 }
 
+/*
+ * Is there room for a checkpoint: a copy of the file plus the rows of the
+ * journal (uncompressed: an upper bound) plus 4 MiB? HDF5 1.10 handles a
+ * full disk badly (it can crash in H5Fclose), so it is never started on a
+ * disk that cannot take the result. 0, or -1 with errno ENOSPC.
+ */
+static int room_for_checkpoint(const struct asw_cat *c)
+{
+    struct stat st;
+    struct statvfs vfs;
+    char *copy = strdup(c->path);
+    if (!copy)
+        return 0;
+    int rc = statvfs(dirname(copy), &vfs);
+    free(copy);
+    if (rc != 0 || stat(c->path, &st) != 0)
+        return 0; /* cannot tell: let the writes say */
+    unsigned long long need =
+        (unsigned long long)st.st_size + cat_journal_bytes(c->j) + (4ull << 20);
+    unsigned long long have =
+        (unsigned long long)vfs.f_bavail * (unsigned long long)vfs.f_frsize;
+    if (have >= need)
+        return 0;
+    errno = ENOSPC;
+    return -1;
+}
+
 static void new_catalogue_id(char *buf, size_t n)
 {
     unsigned char r[16];
@@ -569,7 +598,10 @@ static int create_file(struct asw_cat *c, struct asw_err *err)
             rc = cat_h5fail(err, "%s: create", c->path);
             goto out;
         }
-        cat_h5close(ds);
+        if (H5Dclose(ds) < 0) {
+            rc = cat_h5fail(err, "%s: create", c->path);
+            goto out;
+        }
     }
     c->file_pair_days = c->opt.pair_days;
     if (H5Fclose(f) < 0) {
@@ -858,6 +890,7 @@ static void cat_free(struct asw_cat *c)
     if (!c)
         return;
     cat_journal_close(c->j, 1);
+    cat_srcs_free(c->srcs);
     free(c->scratch);
     free(c->run);
     free(c->runs);
@@ -1075,9 +1108,23 @@ static int by_first_seq(const void *a, const void *b)
     return (x->first_seq > y->first_seq) - (x->first_seq < y->first_seq);
 }
 
-/* Apply one unit's latest record: stage its rows, write its /units row. */
+/* A /units row to rewrite in place. */
+struct unit_update {
+    int64_t row;
+    struct cat_unit_row unit;
+};
+
+static int by_row(const void *a, const void *b)
+{
+    const struct unit_update *x = a, *y = b;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+/* Apply one unit's latest record: stage its rows, queue its /units row
+ * (a new one in urows, a rewrite in ups). */
 static int apply_result(struct ckpt *k, struct entry *e,
-                        struct cat_unit_row *urows, size_t *n_new)
+                        struct cat_unit_row *urows, size_t *n_new,
+                        struct unit_update *ups, size_t *n_ups)
 {
     struct cat_rec_hdr h;
     void *p = NULL;
@@ -1107,14 +1154,15 @@ static int apply_result(struct ckpt *k, struct entry *e,
                 rc = stage(k, T_CHANNELS, v.channels, v.hdr->n_channels);
         } else {
             rc = stage(k, t, v.rows[m], v.hdr->n_rows[m]);
+            if (rc == 0 && m == M_IMAGES)
+                rc = cat_srcs_add(k->c->srcs, v.rows[m], v.hdr->n_rows[m],
+                                  k->err);
         }
     }
     if (rc == 0) {
         if (e->unit_row >= 0) {
-            if (cat_h5_rows_io(k->ds[T_UNITS], k->mt[T_UNITS],
-                               (hsize_t)e->unit_row, 1, (void *)&v.hdr->unit,
-                               1) < 0)
-                rc = cat_h5fail(k->err, "%s: write /units", k->c->path);
+            ups[*n_ups].row = e->unit_row;
+            ups[(*n_ups)++].unit = v.hdr->unit;
         } else {
             e->new_row = (int64_t)(k->rows[T_UNITS] + *n_new);
             urows[(*n_new)++] = v.hdr->unit;
@@ -1152,12 +1200,19 @@ static int apply_runs(struct ckpt *k)
     return rc;
 }
 
+/* For cat_srcs_begin: are unit_id's /images rows being replaced? */
+static int images_doomed(void *ud, const char *unit_id)
+{
+    return doomed(ud, M_IMAGES, unit_id);
+}
+
 /* Everything between opening the copy and closing it. */
 static int apply_all(struct ckpt *k, struct entry **order, size_t n_order)
 {
     struct asw_cat *c = k->c;
     struct cat_unit_row *urows = NULL;
-    size_t n_new = 0;
+    struct unit_update *ups = NULL;
+    size_t n_new = 0, n_ups = 0;
     int rc = 0;
     /* Which tables lose old rows of units redone since the file. */
     unsigned any = 0;
@@ -1169,6 +1224,12 @@ static int apply_all(struct ckpt *k, struct entry **order, size_t n_order)
                 e->rm |= 1u << m;
         any |= e->rm;
     }
+    if (!c->srcs && !(c->srcs = cat_srcs_new())) {
+        rc = asw_err_set(k->err, ASW_ENOMEM, CAT_MODULE, "out of memory");
+        goto out;
+    }
+    if ((rc = cat_srcs_begin(c->srcs, images_doomed, c, k->err)) < 0)
+        goto out;
     for (int m = 0; m < M_COUNT && rc == 0; m++)
         if (any >> m & 1)
             rc = m == M_SPECTRA ? compact_spectra(k) : compact(k, m);
@@ -1176,16 +1237,33 @@ static int apply_all(struct ckpt *k, struct entry **order, size_t n_order)
         goto out;
     cat_crash_point("ckpt-compacted");
     urows = malloc((n_order ? n_order : 1) * sizeof *urows);
-    if (!urows) {
+    ups = malloc((n_order ? n_order : 1) * sizeof *ups);
+    if (!urows || !ups) {
         rc = asw_err_set(k->err, ASW_ENOMEM, CAT_MODULE, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < n_order && rc == 0; i++)
-        rc = apply_result(k, order[i], urows, &n_new);
+        rc = apply_result(k, order[i], urows, &n_new, ups, &n_ups);
     for (int t = 0; t < T_COUNT && rc == 0; t++)
         rc = stage_flush(k, t);
     if (rc < 0)
         goto out;
+    /* Rewrites in row order, consecutive rows in one write: each chunk of
+     * /units is then decompressed and compressed once, whatever the order
+     * in which the units came back. */
+    if (n_ups > 1)
+        qsort(ups, n_ups, sizeof *ups, by_row);
+    for (size_t i = 0, j; i < n_ups; i = j) {
+        for (j = i + 1; j < n_ups && ups[j].row == ups[j - 1].row + 1; j++)
+            ;
+        for (size_t q = i; q < j; q++)
+            urows[n_new + (q - i)] = ups[q].unit; /* scratch after the new */
+        if (cat_h5_rows_io(k->ds[T_UNITS], k->mt[T_UNITS], (hsize_t)ups[i].row,
+                           j - i, urows + n_new, 1) < 0) {
+            rc = cat_h5fail(k->err, "%s: write /units", c->path);
+            goto out;
+        }
+    }
     if (cat_h5_append(k->ds[T_UNITS], k->mt[T_UNITS], &k->rows[T_UNITS], urows,
                       n_new) < 0) {
         rc = cat_h5fail(k->err, "%s: append /units", c->path);
@@ -1195,7 +1273,8 @@ static int apply_all(struct ckpt *k, struct entry **order, size_t n_order)
     if ((rc = apply_runs(k)) < 0)
         goto out;
     double t0 = mono_now();
-    if ((rc = cat_sources_write(k->f, c->path, c->opt.pair_days, k->err)) < 0)
+    if ((rc = cat_srcs_write(c->srcs, k->f, c->path, c->opt.pair_days,
+                             k->err)) < 0)
         goto out;
     k->t_sources = mono_now() - t0;
     char now[24];
@@ -1207,6 +1286,7 @@ static int apply_all(struct ckpt *k, struct entry **order, size_t n_order)
          cat_h5_set_str_attr(k->f, "creator", c->creator) < 0))
         rc = cat_h5fail(k->err, "%s: write attributes", c->path);
 out:
+    free(ups);
     free(urows);
     return rc;
 }
@@ -1221,7 +1301,7 @@ int asw_cat_checkpoint(struct asw_cat *c, struct asw_err *err)
     struct ckpt k;
     struct entry **order = NULL;
     size_t n_order = 0;
-    int rc = 0;
+    int rc = 0, committed = 0;
     memset(&k, 0, sizeof k);
     k.c = c;
     k.err = err;
@@ -1243,6 +1323,14 @@ int asw_cat_checkpoint(struct asw_cat *c, struct asw_err *err)
 
     cat_crash_point("ckpt-start");
     unlink(c->tmp_path);
+    if (room_for_checkpoint(c) < 0) {
+        rc = asw_err_set(err, ASW_ENOSPC, CAT_MODULE,
+                         "%s: no room for a checkpoint (a copy of the file "
+                         "and the journal); the results are kept in the "
+                         "journal",
+                         c->path);
+        goto out;
+    }
     if (copy_file(c->path, c->tmp_path) < 0) {
         rc = asw_err_set(err, errno == ENOSPC ? ASW_ENOSPC : ASW_EIO,
                          CAT_MODULE, "%s: copy to %s: %s", c->path, c->tmp_path,
@@ -1269,14 +1357,20 @@ int asw_cat_checkpoint(struct asw_cat *c, struct asw_err *err)
     if ((rc = apply_all(&k, order, n_order)) < 0)
         goto out;
     double t_applied = mono_now();
+    /* HDF5 writes cached chunks when a dataset is closed and reports a
+     * failed write (a full disk) there, not in H5Fclose: every close is
+     * checked, or a file with missing rows could be committed. */
+    herr_t closed = H5Fflush(k.f, H5F_SCOPE_LOCAL);
     for (int t = 0; t < T_COUNT; t++) {
-        cat_h5close(k.ds[t]);
+        if (H5Dclose(k.ds[t]) < 0)
+            closed = -1;
         k.ds[t] = -1;
     }
-    herr_t closed = H5Fclose(k.f);
+    if (H5Fclose(k.f) < 0)
+        closed = -1;
     k.f = -1;
     if (closed < 0) {
-        rc = cat_h5fail(err, "%s: close", c->tmp_path);
+        rc = cat_h5fail(err, "%s: write", c->tmp_path);
         goto out;
     }
     cat_crash_point("ckpt-closed");
@@ -1288,6 +1382,7 @@ int asw_cat_checkpoint(struct asw_cat *c, struct asw_err *err)
         goto out;
     }
     /* The file now holds everything: bring the index to it. */
+    committed = 1;
     for (size_t i = 0; i < n_order; i++) {
         struct entry *e = order[i];
         if (e->unit_row < 0)
@@ -1326,6 +1421,8 @@ out:
         unlink(c->tmp_path);
     for (size_t i = 0; i < n_order && rc < 0; i++)
         order[i]->rm = 0;
+    if (c->srcs)
+        cat_srcs_commit(c->srcs, committed);
     free(order);
     c->last_ckpt_end = mono_now();
     c->last_ckpt_s = c->last_ckpt_end - t0;

@@ -341,6 +341,28 @@ int cat_sources_derive(hid_t file, const char *path, double pair_days,
 int cat_sources_write(hid_t file, const char *path, double pair_days,
                       struct asw_err *err);
 
+/*
+ * A writer's copy of what /sources is derived from (about 48 bytes per
+ * usable /images row), so that a checkpoint does not read /images again:
+ * the first one reads the file, later ones remove the rows of the units
+ * being replaced and add the rows being appended. Per checkpoint:
+ * cat_srcs_begin (doomed(ud, unit_id) says whether a unit's rows go),
+ * cat_srcs_add for every appended image, cat_srcs_write to derive and
+ * write /sources, cat_srcs_commit(ok) once the file is (or is not)
+ * committed. The derivation is the one cat_sources_derive() makes from a
+ * file: verify compares the two.
+ */
+struct cat_srcs;
+struct cat_srcs *cat_srcs_new(void);
+void cat_srcs_free(struct cat_srcs *s);
+int cat_srcs_begin(struct cat_srcs *s, int (*doomed)(void *ud, const char *),
+                   void *ud, struct asw_err *err);
+int cat_srcs_add(struct cat_srcs *s, const struct asw_image *im, size_t n,
+                 struct asw_err *err);
+int cat_srcs_write(struct cat_srcs *s, hid_t file, const char *path,
+                   double pair_days, struct asw_err *err);
+void cat_srcs_commit(struct cat_srcs *s, int ok);
+
 /* ------------------------------------------------------------------ */
 /* Misc                                                                */
 

@@ -138,6 +138,37 @@ struct img_key {
  * brightness not in Jy/beam. */
 #define QA_UNUSABLE (ASW_QA_NOT_FOUND | ASW_QA_FIT_FAILED | ASW_QA_UNITS)
 
+/*
+ * What an /images row contributes: 1 and *o filled when it is usable, 0
+ * when not, -1 on out-of-memory. The one filter of both paths: reading
+ * /images from a file, and a writer's images as it stores them.
+ */
+static int meas_of(struct strtab *srcs, struct strtab *units,
+                   const char *unit_id, const char *source, int has_error,
+                   int band, int qa_flags, double freq_hz, double mjd,
+                   double flux_jy, double peak_jy, double tot_err_jy,
+                   struct meas_row *o)
+{
+    double flux = isfinite(flux_jy) ? flux_jy : peak_jy;
+    if (band <= 0)
+        band = asw_cat_band(freq_hz);
+    if (has_error || !source[0] || band <= 0 || !isfinite(flux) ||
+        !(flux > 0) || (qa_flags > 0 && (qa_flags & QA_UNUSABLE)))
+        return 0;
+    o->src = intern(srcs, source);
+    o->unit = intern(units, unit_id);
+    if (o->src == UINT32_MAX || o->unit == UINT32_MAX)
+        return -1;
+    o->band = band;
+    o->freq_hz = freq_hz;
+    o->mjd = mjd;
+    o->flux_jy = flux;
+    o->err_jy = isfinite(tot_err_jy) && tot_err_jy > 0
+                    ? tot_err_jy
+                    : cal_fraction(band) * flux;
+    return 1;
+}
+
 static int read_rows(hid_t file, const char *path, struct strtab *srcs,
                      struct strtab *units, struct meas_row **out, size_t *n,
                      struct asw_err *err)
@@ -201,26 +232,15 @@ static int read_rows(hid_t file, const char *path, struct strtab *srcs,
             struct img_key *b = &buf[i];
             b->unit_id[sizeof b->unit_id - 1] = '\0';
             b->source[sizeof b->source - 1] = '\0';
-            double flux = isfinite(b->flux_jy) ? b->flux_jy : b->peak_jy;
-            int band = b->band > 0 ? b->band : asw_cat_band(b->freq_hz);
-            if (b->error[0] || !b->source[0] || band <= 0 || !isfinite(flux) ||
-                !(flux > 0) || (b->qa_flags > 0 && (b->qa_flags & QA_UNUSABLE)))
-                continue;
-            struct meas_row *o = &rows[m];
-            o->src = intern(srcs, b->source);
-            o->unit = intern(units, b->unit_id);
-            if (o->src == UINT32_MAX || o->unit == UINT32_MAX) {
+            int use =
+                meas_of(srcs, units, b->unit_id, b->source, b->error[0] != '\0',
+                        b->band, b->qa_flags, b->freq_hz, b->mjd, b->flux_jy,
+                        b->peak_jy, b->flux_tot_err_jy, &rows[m]);
+            if (use < 0) {
                 rc = asw_err_set(err, ASW_ENOMEM, CAT_MODULE, "out of memory");
                 goto out;
             }
-            o->band = band;
-            o->freq_hz = b->freq_hz;
-            o->mjd = b->mjd;
-            o->flux_jy = flux;
-            o->err_jy = isfinite(b->flux_tot_err_jy) && b->flux_tot_err_jy > 0
-                            ? b->flux_tot_err_jy
-                            : cal_fraction(band) * flux;
-            m++;
+            m += (size_t)use;
         }
     }
     *out = rows;
@@ -386,22 +406,20 @@ static void clear_index(struct cat_source_row *o)
     o->alpha_last_mjd = o->alpha_last_dt_days = NAN;
 }
 
-int cat_sources_derive(hid_t file, const char *path, double pair_days,
-                       struct cat_source_row **out, size_t *n_out,
-                       struct asw_err *err)
+/* /sources from the rows (reordered in place). */
+static int derive(struct meas_row *rows, size_t n, const struct strtab *srcs,
+                  const struct strtab *units, double pair_days,
+                  struct cat_source_row **out, size_t *n_out,
+                  struct asw_err *err)
 {
-    struct strtab srcs = {0}, units = {0};
-    struct meas_row *rows = NULL;
     struct group *groups = NULL;
     double *tmp = NULL;
-    size_t n = 0, ng = 0;
-    int rc = read_rows(file, path, &srcs, &units, &rows, &n, err);
+    size_t ng = 0;
+    int rc = 0;
     *out = NULL;
     *n_out = 0;
-    if (rc < 0)
-        goto out;
-    sort_srcs = &srcs;
-    sort_units = &units;
+    sort_srcs = srcs;
+    sort_units = units;
     if (n > 1)
         qsort(rows, n, sizeof *rows, by_key);
     groups = calloc(n ? n : 1, sizeof *groups);
@@ -418,7 +436,7 @@ int cat_sources_derive(hid_t file, const char *path, double pair_days,
         g->first = i;
         g->n = j - i;
         memset(o, 0, sizeof *o);
-        cat_setstr(o->source, sizeof o->source, srcs.s[rows[i].src]);
+        cat_setstr(o->source, sizeof o->source, srcs->s[rows[i].src]);
         o->band = rows[i].band;
         o->n_images = (int64_t)(j - i);
         o->first_mjd = o->last_mjd = NAN;
@@ -498,21 +516,32 @@ out:
         free(groups[g].meas);
     free(groups);
     free(tmp);
+    return rc;
+}
+
+int cat_sources_derive(hid_t file, const char *path, double pair_days,
+                       struct cat_source_row **out, size_t *n_out,
+                       struct asw_err *err)
+{
+    struct strtab srcs = {0}, units = {0};
+    struct meas_row *rows = NULL;
+    size_t n = 0;
+    int rc = read_rows(file, path, &srcs, &units, &rows, &n, err);
+    if (rc == 0)
+        rc = derive(rows, n, &srcs, &units, pair_days, out, n_out, err);
     free(rows);
     strtab_free(&srcs);
     strtab_free(&units);
     return rc;
 }
 
-int cat_sources_write(hid_t file, const char *path, double pair_days,
-                      struct asw_err *err)
+/* Replace the rows of /sources of file by rows[0..n). */
+static int write_sources(hid_t file, const char *path, double pair_days,
+                         const struct cat_source_row *rows, size_t n,
+                         struct asw_err *err)
 {
-    struct cat_source_row *rows = NULL;
-    size_t n = 0;
     hid_t ds = -1, mt = -1;
-    int rc = cat_sources_derive(file, path, pair_days, &rows, &n, err);
-    if (rc < 0)
-        return rc;
+    int rc = 0;
     hsize_t zero = 0, count = 0;
     ds = cat_h5_open_table(file, cat_tables[T_SOURCES]);
     mt = cat_h5_type(cat_tables[T_SOURCES], 0);
@@ -521,7 +550,147 @@ int cat_sources_write(hid_t file, const char *path, double pair_days,
         cat_h5_set_double_attr(ds, "pair_days", pair_days) < 0)
         rc = cat_h5fail(err, "%s: write /sources", path);
     cat_h5close(mt);
-    cat_h5close(ds);
+    /* Closing writes the cached chunks: its failure (a full disk) is a
+     * failure of the write, which H5Fclose would not report. */
+    if (ds >= 0 && H5Dclose(ds) < 0 && rc == 0)
+        rc = cat_h5fail(err, "%s: write /sources", path);
+    return rc;
+}
+
+/* ---- a writer's copy of the input ----------------------------------- */
+
+struct cat_srcs {
+    struct strtab srcs, units;
+    struct meas_row *rows; /* the /images of the file, as contributions */
+    size_t n, cap;
+    struct meas_row *next; /* of the file being written */
+    size_t n_next, cap_next;
+    int valid; /* rows describe the file */
+};
+
+struct cat_srcs *cat_srcs_new(void)
+{
+    return calloc(1, sizeof(struct cat_srcs));
+}
+
+void cat_srcs_free(struct cat_srcs *s)
+{
+    if (!s)
+        return;
+    strtab_free(&s->srcs);
+    strtab_free(&s->units);
+    free(s->rows);
+    free(s->next);
+    free(s);
+}
+
+static int next_room(struct cat_srcs *s, size_t more)
+{
+    if (s->n_next + more <= s->cap_next)
+        return 0;
+    size_t cap = s->cap_next ? s->cap_next : 1024;
+    while (cap < s->n_next + more)
+        cap *= 2;
+    void *p = realloc(s->next, cap * sizeof *s->next);
+    if (!p)
+        return -1;
+    s->next = p;
+    s->cap_next = cap;
+    return 0;
+}
+
+int cat_srcs_begin(struct cat_srcs *s, int (*doomed)(void *ud, const char *),
+                   void *ud, struct asw_err *err)
+{
+    s->n_next = 0;
+    if (!s->valid)
+        return 0;
+    /* Which units lose their rows: decided once per unit, not per row. */
+    char *gone = malloc(s->units.n ? s->units.n : 1);
+    if (!gone || next_room(s, s->n) < 0) {
+        free(gone);
+        return asw_err_set(err, ASW_ENOMEM, CAT_MODULE, "out of memory");
+    }
+    for (size_t u = 0; u < s->units.n; u++)
+        gone[u] = (char)doomed(ud, s->units.s[u]);
+    for (size_t i = 0; i < s->n; i++)
+        if (!gone[s->rows[i].unit])
+            s->next[s->n_next++] = s->rows[i];
+    free(gone);
+    return 0;
+}
+
+int cat_srcs_add(struct cat_srcs *s, const struct asw_image *im, size_t n,
+                 struct asw_err *err)
+{
+    if (!s->valid)
+        return 0; /* the file will be read instead */
+    if (next_room(s, n) < 0)
+        return asw_err_set(err, ASW_ENOMEM, CAT_MODULE, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const struct asw_image *m = &im[i];
+        int use = meas_of(&s->srcs, &s->units, m->unit_id, m->source,
+                          m->error[0] != '\0', m->band, m->qa_flags, m->freq_hz,
+                          m->mjd, m->flux_jy, m->peak_jy, m->flux_tot_err_jy,
+                          &s->next[s->n_next]);
+        if (use < 0)
+            return asw_err_set(err, ASW_ENOMEM, CAT_MODULE, "out of memory");
+        s->n_next += (size_t)use;
+    }
+    return 0;
+}
+
+int cat_srcs_write(struct cat_srcs *s, hid_t file, const char *path,
+                   double pair_days, struct asw_err *err)
+{
+    struct cat_source_row *out = NULL;
+    size_t n_out = 0;
+    int rc = 0;
+    if (!s->valid) {
+        /* First checkpoint of this writer: read /images once. */
+        free(s->next);
+        s->next = NULL;
+        s->n_next = s->cap_next = 0;
+        rc = read_rows(file, path, &s->srcs, &s->units, &s->next, &s->n_next,
+                       err);
+        s->cap_next = s->n_next;
+        if (rc < 0)
+            return rc;
+    }
+    /* derive() reorders the rows: harmless, any order derives the same. */
+    rc = derive(s->next, s->n_next, &s->srcs, &s->units, pair_days, &out,
+                &n_out, err);
+    if (rc == 0)
+        rc = write_sources(file, path, pair_days, out, n_out, err);
+    free(out);
+    return rc;
+}
+
+void cat_srcs_commit(struct cat_srcs *s, int ok)
+{
+    if (!ok) {
+        s->n_next = 0;
+        return;
+    }
+    struct meas_row *t = s->rows;
+    size_t cap = s->cap;
+    s->rows = s->next;
+    s->n = s->n_next;
+    s->cap = s->cap_next;
+    s->next = t;
+    s->cap_next = cap;
+    s->n_next = 0;
+    s->valid = 1;
+}
+
+int cat_sources_write(hid_t file, const char *path, double pair_days,
+                      struct asw_err *err)
+{
+    struct cat_source_row *rows = NULL;
+    size_t n = 0;
+    int rc = cat_sources_derive(file, path, pair_days, &rows, &n, err);
+    if (rc == 0)
+        rc = write_sources(file, path, pair_days, rows, n, err);
     free(rows);
     return rc;
 }

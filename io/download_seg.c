@@ -267,7 +267,8 @@ static int load_state(struct run *r)
 /*
  * A fresh plan: keep what a single-stream .part already holds as a done
  * first segment and split the rest into up to n_conns equal segments of
- * at least min_seg bytes. The sidecar is written before the .part grows.
+ * at least min_seg bytes (into min_seg chunks when a tail reader follows).
+ * The sidecar is written before the .part grows.
  */
 static int new_plan(struct run *r, struct asw_err *err)
 {
@@ -288,8 +289,14 @@ static int new_plan(struct run *r, struct asw_err *err)
         rc = add_seg(r, 0, have, have);
     int64_t rest = r->total - have;
     int64_t k = rest / (r->min_seg > 0 ? r->min_seg : 1);
-    if (k > r->n_conns)
+    /* One segment per transfer, unless a tail reader follows the file:
+     * then chunks of min_seg, taken lowest offset first, so that the
+     * arrived prefix grows at the rate of all transfers together rather
+     * than at that of the first one. */
+    if (k > r->n_conns && !r->req->tail)
         k = r->n_conns;
+    if (k > MAX_SEGMENTS / 2)
+        k = MAX_SEGMENTS / 2; /* room for steals */
     if (k < 1)
         k = 1;
     int64_t step = rest / k;
@@ -461,8 +468,10 @@ static int start_conn(struct run *r, int ci, int si, struct asw_err *err)
     curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, conn_body);
     curl_easy_setopt(c->h, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(c->h, CURLOPT_PRIVATE, c);
-    if (curl_multi_add_handle(ctx->multi, c->h) != CURLM_OK)
+    if (curl_multi_add_handle(ctx->multi, c->h) != CURLM_OK) {
+        c->seg = -1; /* not running: stop_all must not remove it */
         return asw_err_set(err, ASW_ENOMEM, MOD, "curl_multi_add_handle");
+    }
     s->conn = ci;
     r->active++;
     r->st->attempts++;

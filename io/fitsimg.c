@@ -1,12 +1,18 @@
 #include "fitsimg.h"
 
+#include <fcntl.h>
 #include <fitsio.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define C_MS 299792458.0
 
@@ -17,7 +23,69 @@ struct asw_fits {
     long naxes[8];
     int freq_axis, stokes_axis;
     int integer; /* BITPIX > 0: BLANK pixels become NaN */
+    /* Fast path for plain uncompressed float32 files: pread() at
+     * data_off into the caller's buffer and swap the bytes there (one
+     * streaming copy, then a pass in cache; cfitsio reads in 28.8 kB
+     * pieces and swaps in a pass of its own). -1 when not possible. */
+    int fd;
+    size_t data_off, data_end;
 };
+
+/* Open path for direct reads when its data are big-endian float32 without
+ * scaling in a plain file; otherwise leave F->fd -1 (cfitsio reads). */
+static void open_raw(struct asw_fits *F, const char *path, int bitpix,
+                     LONGLONG dstart, double bytes)
+{
+    int st = 0;
+    double bscale = 1, bzero = 0;
+    if (fits_read_key(F->f, TDOUBLE, "BSCALE", &bscale, NULL, &st))
+        bscale = 1;
+    st = 0;
+    if (fits_read_key(F->f, TDOUBLE, "BZERO", &bzero, NULL, &st))
+        bzero = 0;
+    fits_clear_errmsg();
+    size_t plen = strlen(path);
+    if (bitpix != FLOAT_IMG || bscale != 1 || bzero != 0 ||
+        (plen > 3 && !strcmp(path + plen - 3, ".gz")) || strchr(path, '[') ||
+        dstart < 0 || dstart % 4)
+        return;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    struct stat sb;
+    if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+        (double)sb.st_size >= (double)dstart + bytes) {
+        F->fd = fd;
+        F->data_off = (size_t)dstart;
+        F->data_end = (size_t)dstart + (size_t)bytes;
+        posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        return;
+    }
+    close(fd);
+}
+
+/* Big-endian float32 to native in place. With SSE2 (every x86-64) four
+ * at a time: swap the 16-bit halves of each word, then the bytes of each
+ * half; the compiler does not vectorise a bswap loop at -O2. */
+static void swap32(float *v, size_t n)
+{
+    unsigned char *b = (unsigned char *)v;
+    size_t i = 0;
+#if defined(__SSE2__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; i + 4 <= n; i += 4) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(b + 4 * i));
+        x = _mm_shufflehi_epi16(_mm_shufflelo_epi16(x, 0xB1), 0xB1);
+        x = _mm_or_si128(_mm_slli_epi16(x, 8), _mm_srli_epi16(x, 8));
+        _mm_storeu_si128((__m128i *)(b + 4 * i), x);
+    }
+#endif
+    for (; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, b + 4 * i, 4);
+        u = __builtin_bswap32(u);
+        memcpy(b + 4 * i, &u, 4);
+    }
+}
 
 /* Translate a cfitsio status once, here at the edge. */
 static int fits_fail(struct asw_err *err, int status, const char *path,
@@ -228,8 +296,7 @@ static int read_header(fitsfile *f, const char *path, struct asw_fits_header *h,
     h->nstokes = h->stokes_axis ? h->naxes[h->stokes_axis - 1] : 1;
     /* Any other axis longer than 1 is something we do not reduce. */
     for (int i = 2; i < h->naxis; i++)
-        if (i + 1 != h->freq_axis && i + 1 != h->stokes_axis &&
-            h->naxes[i] > 1)
+        if (i + 1 != h->freq_axis && i + 1 != h->stokes_axis && h->naxes[i] > 1)
             return asw_err_set(err, ASW_EINVAL, "fits",
                                "%s: axis %d (%s) of length %ld is neither "
                                "spectral nor Stokes",
@@ -306,7 +373,8 @@ static int read_header(fitsfile *f, const char *path, struct asw_fits_header *h,
     h->spec_crval = h->spec_cdelt = h->spec_crpix = NAN;
     if (h->freq_axis) {
         int a = h->freq_axis;
-        snprintf(h->spec_ctype, sizeof h->spec_ctype, "%s", ctype[a - 1]);
+        snprintf(h->spec_ctype, sizeof h->spec_ctype, "%.*s",
+                 (int)sizeof h->spec_ctype - 1, ctype[a - 1]);
         h->spec_crval = key_d1(f, "CRVAL", a);
         h->spec_cdelt = key_d1(f, "CDELT", a);
         h->spec_crpix = key_d1(f, "CRPIX", a);
@@ -317,10 +385,9 @@ static int read_header(fitsfile *f, const char *path, struct asw_fits_header *h,
             return asw_err_set(err, ASW_ENOMEM, "fits", "out of memory");
         if (asw_fits_chan_freqs(h, fr, NULL) == 0) {
             long mid = h->nchan / 2;
-            h->freq_hz = (h->nchan % 2) ? fr[mid]
-                                        : 0.5 * (fr[mid - 1] + fr[mid]);
-            double w = h->nchan > 1 ? fabs(fr[1] - fr[0])
-                                    : fabs(h->spec_cdelt);
+            h->freq_hz =
+                (h->nchan % 2) ? fr[mid] : 0.5 * (fr[mid - 1] + fr[mid]);
+            double w = h->nchan > 1 ? fabs(fr[1] - fr[0]) : fabs(h->spec_cdelt);
             if (!strncasecmp(h->spec_ctype, "VRAD", 4) && h->nchan == 1)
                 w = fabs(h->spec_cdelt) / C_MS * h->restfrq_hz;
             h->bandwidth_hz = w * (double)h->nchan;
@@ -377,6 +444,7 @@ int asw_fits_open(const char *path, struct asw_fits **out,
     if (!F)
         return asw_err_set(err, ASW_ENOMEM, "fits", "out of memory");
     snprintf(F->path, sizeof F->path, "%s", path);
+    F->fd = -1;
     int st = 0, rc = 0;
     if (fits_open_image(&F->f, path, READONLY, &st)) {
         F->f = NULL;
@@ -412,9 +480,9 @@ int asw_fits_open(const char *path, struct asw_fits **out,
         }
         planes *= (double)h->naxes[i];
     }
-    double bytes = planes * (double)h->nx * (double)h->ny *
-                   (double)(abs(h->bitpix) / 8);
-    LONGLONG hstart, dstart, dend;
+    double bytes =
+        planes * (double)h->nx * (double)h->ny * (double)(abs(h->bitpix) / 8);
+    LONGLONG hstart = 0, dstart = -1, dend = 0;
     struct stat sb;
     size_t plen = strlen(path);
     int gz = plen > 3 && strcmp(path + plen - 3, ".gz") == 0;
@@ -431,6 +499,8 @@ int asw_fits_open(const char *path, struct asw_fits **out,
     F->naxis = h->naxis;
     memcpy(F->naxes, h->naxes, sizeof F->naxes);
     F->integer = h->bitpix > 0;
+    if (!gz)
+        open_raw(F, path, h->bitpix, dstart, bytes);
     if ((rc = read_header(F->f, path, h, err)))
         goto out;
     F->freq_axis = h->freq_axis;
@@ -459,6 +529,30 @@ int asw_fits_read_rows(struct asw_fits *F, long chan, long y0, long nrows,
     first[1] = y0 + 1;
     if (F->freq_axis)
         first[F->freq_axis - 1] = chan + 1;
+    if (F->fd >= 0) {
+        /* The offset of the first pixel: FITS order, axis 1 fastest. */
+        size_t off = 0, stride = 1;
+        for (int i = 0; i < F->naxis; i++) {
+            off += (size_t)(first[i] - 1) * stride;
+            stride *= (size_t)F->naxes[i];
+        }
+        size_t n = (size_t)nx * (size_t)nrows;
+        size_t b0 = F->data_off + 4 * off, len = 4 * n, done = 0;
+        if (b0 + len <= F->data_end) {
+            while (done < len) {
+                ssize_t r = pread(F->fd, (char *)buf + done, len - done,
+                                  (off_t)(b0 + done));
+                if (r <= 0)
+                    break;
+                done += (size_t)r;
+            }
+            if (done == len) {
+                swap32(buf, n);
+                return 0;
+            }
+        }
+        /* short read (the file changed under us): cfitsio reports it */
+    }
     float nanval = NAN;
     int st = 0, anynul = 0;
     /* Float data pass NaN through untouched; only integer data need the
@@ -472,8 +566,8 @@ int asw_fits_read_rows(struct asw_fits *F, long chan, long y0, long nrows,
 int asw_fits_chan_freqs(const struct asw_fits_header *h, double *freq,
                         struct asw_err *err)
 {
-    if (!h->freq_axis || !isfinite(h->spec_crval) ||
-        !isfinite(h->spec_cdelt) || (h->nchan > 1 && h->spec_cdelt == 0))
+    if (!h->freq_axis || !isfinite(h->spec_crval) || !isfinite(h->spec_cdelt) ||
+        (h->nchan > 1 && h->spec_cdelt == 0))
         return asw_err_set(err, ASW_EINVAL, "fits",
                            "no usable spectral axis (CTYPE '%s')",
                            h->spec_ctype);
@@ -485,8 +579,8 @@ int asw_fits_chan_freqs(const struct asw_fits_header *h, double *freq,
                            "VRAD with RESTFRQ)",
                            h->spec_ctype);
     for (long c = 0; c < h->nchan; c++) {
-        double v = h->spec_crval + ((double)(c + 1) - h->spec_crpix) *
-                                       h->spec_cdelt;
+        double v =
+            h->spec_crval + ((double)(c + 1) - h->spec_crpix) * h->spec_cdelt;
         freq[c] = vrad ? h->restfrq_hz * (1.0 - v / C_MS) : v;
     }
     return 0;
@@ -500,6 +594,8 @@ void asw_fits_close(struct asw_fits *F)
     if (F->f)
         fits_close_file(F->f, &st);
     fits_clear_errmsg();
+    if (F->fd >= 0)
+        close(F->fd);
     free(F);
 }
 

@@ -16,7 +16,7 @@
 #include <stddef.h>
 
 /* Largest plane we agree to read: 32768 x 32768 pixels. */
-#define ASW_FITS_MAX_PIXELS   ((size_t)1 << 30)
+#define ASW_FITS_MAX_PIXELS ((size_t)1 << 30)
 /* Longest spectral axis, and most rows of a BEAMS table. */
 #define ASW_FITS_MAX_CHANNELS 1000000L
 
@@ -33,11 +33,11 @@ struct asw_fits_header {
     int freq_axis;   /* 1-based spectral axis, 0 if none */
     int stokes_axis; /* 1-based Stokes axis, 0 if none */
     struct asw_wcs wcs;
-    double obsra_deg, obsdec_deg; /* OBSRA/OBSDEC, NAN if absent */
-    char spec_ctype[16];          /* FREQ, VRAD, ... */
+    double obsra_deg, obsdec_deg;              /* OBSRA/OBSDEC, NAN if absent */
+    char spec_ctype[16];                       /* FREQ, VRAD, ... */
     double spec_crval, spec_cdelt, spec_crpix; /* SI units (Hz, m/s) */
-    double restfrq_hz;   /* RESTFRQ, NAN if absent */
-    char specsys[16];    /* SPECSYS, "" if absent */
+    double restfrq_hz;                         /* RESTFRQ, NAN if absent */
+    char specsys[16];                          /* SPECSYS, "" if absent */
     double freq_hz;      /* frequency of the middle of the axis, NAN */
     double bandwidth_hz; /* nchan x |channel width|, NAN */
     double bmaj_deg;     /* restoring beam, NAN if none or absurd */
@@ -46,9 +46,9 @@ struct asw_fits_header {
     /* Per-channel beams of a CASA BEAMS table (first polarisation), nchan
      * values each in arcsec and degrees, owned; NULL without a table. */
     double *chan_bmaj_arcsec, *chan_bmin_arcsec, *chan_bpa_deg;
-    double mjd;         /* DATE-OBS (or MJD-OBS) as MJD, NAN if absent */
-    char object[72];    /* OBJECT */
-    char bunit[32];     /* BUNIT */
+    double mjd;      /* DATE-OBS (or MJD-OBS) as MJD, NAN if absent */
+    char object[72]; /* OBJECT */
+    char bunit[32];  /* BUNIT */
     /* The pipeline's image keywords (imageheader.set_miscinfo), "" when
      * absent. */
     char kw_spw[32], kw_field[72], kw_intent[72], kw_specmode[24];

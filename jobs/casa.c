@@ -40,15 +40,15 @@
 
 #define MOD "casa"
 
-#define MAX_SCRIPT_BYTES  (8u << 20)
-#define MAX_JSON_BYTES    (64L << 20)
-#define MAX_LOG_SCAN      (4L << 20)
-#define MAX_FIELD_NAME    1024
-#define STEM_MAX          41
-#define PBLIMIT           0.2
-#define TERM_GRACE_S      10.0
-#define C_LIGHT_M_S       299792458.0
-#define RAD_TO_ARCSEC     206264.80624709636
+#define MAX_SCRIPT_BYTES (8u << 20)
+#define MAX_JSON_BYTES   (64L << 20)
+#define MAX_LOG_SCAN     (4L << 20)
+#define MAX_FIELD_NAME   1024
+#define STEM_MAX         41
+#define PBLIMIT          0.2
+#define TERM_GRACE_S     10.0
+#define C_LIGHT_M_S      299792458.0
+#define RAD_TO_ARCSEC    206264.80624709636
 
 /* ---- templates and scripts ------------------------------------------ */
 
@@ -119,9 +119,9 @@ static double round_down_2sig(double x)
     return floor(x / s + 1e-9) * s;
 }
 
-int asw_casa_geometry(double freq_min_hz, double freq_max_hz,
-                      double uv_sigma_m, double dish_m, double pblimit,
-                      int max_imsize, struct asw_casa_geometry *g)
+int asw_casa_geometry(double freq_min_hz, double freq_max_hz, double uv_sigma_m,
+                      double dish_m, double pblimit, int max_imsize,
+                      struct asw_casa_geometry *g)
 {
     memset(g, 0, sizeof *g);
     if (!(freq_min_hz > 0) || !(freq_max_hz >= freq_min_hz) ||
@@ -220,7 +220,7 @@ void asw_casa_name_stem(const char *name, char *out, size_t n)
 /* snprintf for names under the unit's work directory, whose length
  * paths() bounds so that they always fit; returns -1 if one did not. */
 __attribute__((format(printf, 3, 4))) static int pathf(char *buf, size_t n,
-                                                        const char *fmt, ...)
+                                                       const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -379,8 +379,7 @@ static json_t *load_json(const char *path, struct asw_err *err)
     json_error_t je;
     json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!j)
-        asw_err_set(err, ASW_EPARSE, MOD, "%s:%d: %s", path, je.line,
-                    je.text);
+        asw_err_set(err, ASW_EPARSE, MOD, "%s:%d: %s", path, je.line, je.text);
     return j;
 }
 
@@ -412,16 +411,15 @@ static const int ic_bit[IC_N] = {ASW_CASA_BP, ASW_CASA_PH, ASW_CASA_AMP,
  * those present in the MS (a pattern that matches nothing is an error). */
 #define N_SCAN_INTENTS 6
 static const char *const scan_intent[N_SCAN_INTENTS] = {
-    "CALIBRATE_BANDPASS",   "CALIBRATE_PHASE", "CALIBRATE_FLUX",
-    "CALIBRATE_AMPLI",      "OBSERVE_CHECK_SOURCE",
-    "CALIBRATE_POLARIZATION"};
-static const int scan_intent_code[N_SCAN_INTENTS] = {IC_BP, IC_PH, IC_AMP,
+    "CALIBRATE_BANDPASS", "CALIBRATE_PHASE",      "CALIBRATE_FLUX",
+    "CALIBRATE_AMPLI",    "OBSERVE_CHECK_SOURCE", "CALIBRATE_POLARIZATION"};
+static const int scan_intent_code[N_SCAN_INTENTS] = {IC_BP,  IC_PH, IC_AMP,
                                                      IC_AMP, IC_CH, IC_POL};
 
 struct field {
-    int id;      /* in the imported MS */
-    int new_id;  /* in the split MS, -1 if not split */
-    char *name;  /* owned */
+    int id;     /* in the imported MS */
+    int new_id; /* in the split MS, -1 if not split */
+    char *name; /* owned */
     char stem[STEM_MAX];
     int codes;   /* 1 << enum intent_code */
     int primary; /* enum intent_code, -1: not a calibrator */
@@ -431,6 +429,7 @@ struct field {
 struct spw {
     int id;
     int new_id;
+    int nchan;
     int science;
     double min_hz, max_hz;
 };
@@ -717,9 +716,8 @@ static int run_step(struct run *r, const char *step, const char *tmpl,
     char ranks[16];
     snprintf(ranks, sizeof ranks, "%d", r->cc->ranks);
     const struct asw_template_var vars[] = {
-        {"python", r->cc->python}, {"casa", r->cc->casa},
-        {"n", ranks},              {"script", script},
-        {"workdir", r->work},      {"logdir", r->logs},
+        {"python", r->cc->python}, {"casa", r->cc->casa}, {"n", ranks},
+        {"script", script},        {"workdir", r->work},  {"logdir", r->logs},
         {"unit", r->unit->id},     {"step", step},
     };
     rc = asw_argv_from_template(r->cc->launcher, vars,
@@ -768,16 +766,15 @@ static int run_step(struct run *r, const char *step, const char *tmpl,
         rc = asw_err_set(err, ASW_ECHILD, MOD, "step %s: CASA %s", step, how);
     } else {
         json_t *j = load_json(res_json, NULL);
-        int ok = sr.exit_code == 0 && j &&
-                 strcmp(jstr(j, "status"), "ok") == 0;
+        int ok = sr.exit_code == 0 && j && strcmp(jstr(j, "status"), "ok") == 0;
         if (ok && result)
             *result = j;
         else
             json_decref(j);
         if (!ok) {
             failure_text(res_json, casalog, errf, why, sizeof why);
-            rc = asw_err_set(err, ASW_ECHILD, MOD, "step %s: CASA error: %s (%s)",
-                             step, why, how);
+            rc = asw_err_set(err, ASW_ECHILD, MOD,
+                             "step %s: CASA error: %s (%s)", step, why, how);
         }
     }
     if (rc)
@@ -908,9 +905,10 @@ static int read_meta(struct run *r, const char *path, struct asw_err *err)
                 char suffix[16];
                 snprintf(suffix, sizeof suffix, "-f%d", r->f[i].id);
                 size_t room = sizeof r->f[i].stem - 1 - strlen(suffix);
-                r->f[i].stem[room < strlen(r->f[i].stem)
-                                 ? room
-                                 : strlen(r->f[i].stem)] = '\0';
+                r->f[i]
+                    .stem[room < strlen(r->f[i].stem) ? room
+                                                      : strlen(r->f[i].stem)] =
+                    '\0';
                 strcat(r->f[i].stem, suffix);
                 k = (size_t)-1; /* recheck against all */
                 continue;
@@ -920,6 +918,7 @@ static int read_meta(struct run *r, const char *path, struct asw_err *err)
         struct spw *s = &r->s[r->ns++];
         s->id = (int)jint(o, "id", -1);
         s->new_id = -1;
+        s->nchan = (int)jint(o, "nchan", 0);
         s->science = strcmp(jstr(o, "kind"), "science") == 0 &&
                      json_is_true(json_object_get(o, "has_data"));
         s->min_hz = jnum(o, "min_freq_hz");
@@ -944,9 +943,10 @@ static int read_meta(struct run *r, const char *path, struct asw_err *err)
                 r->intents_present |= 1 << k;
     }
     json_t *uv = json_object_get(j, "uv");
-    double uu = jnum(uv, "uu_m2"), vv = jnum(uv, "vv_m2"), xy = jnum(uv, "uv_m2");
-    r->uv_sigma_m = sqrt(0.5 * (uu + vv) +
-                         sqrt(0.25 * (uu - vv) * (uu - vv) + xy * xy));
+    double uu = jnum(uv, "uu_m2"), vv = jnum(uv, "vv_m2"),
+           xy = jnum(uv, "uv_m2");
+    r->uv_sigma_m =
+        sqrt(0.5 * (uu + vv) + sqrt(0.25 * (uu - vv) * (uu - vv) + xy * xy));
     if (!isfinite(r->uv_sigma_m) || r->uv_sigma_m <= 0)
         r->uv_sigma_m = 0.5 * jnum(uv, "max_m"); /* a uniform disk */
     r->has_syscal = json_is_true(json_object_get(j, "has_syscal"));
@@ -1134,8 +1134,7 @@ static int step_split(struct run *r, int calibrated, struct asw_err *err)
     for (size_t k = 0; k < r->nf; k++)
         if (r->f[k].imaged && r->f[k].new_id < 0)
             return asw_err_set(err, ASW_EPARSE, MOD,
-                               "split lost field %d of %s", r->f[k].id,
-                               r->uid);
+                               "split lost field %d of %s", r->f[k].id, r->uid);
     for (size_t k = 0; k < r->ns; k++)
         if (r->s[k].science && r->s[k].new_id < 0)
             return asw_err_set(err, ASW_EPARSE, MOD, "split lost spw %d of %s",
@@ -1153,14 +1152,22 @@ static void product_name(const struct run *r, const struct field *f,
              ic_name[f->primary], spws, mode);
 }
 
+/* One tclean of the image step. A cube drops the first and last channel
+ * of the spw: regridded to LSRK they are only partly covered by the data
+ * (tclean fills them with an edge-biased value). */
 static void add_job(struct params *p, const struct field *f, const char *spw,
-                    const char *mode, const char *name)
+                    const char *mode, const char *name, int nchan,
+                    double reffreq_hz)
 {
+    int cube = strcmp(mode, "cube") == 0 && nchan >= 8;
     asw_pyw_begin_dict(&p->w);
+    pkey_num(p, "reffreq_hz", reffreq_hz);
     pkey_int(p, "field", f->new_id);
     pkey_str(p, "spw", spw);
     pkey_str(p, "mode", mode);
     pkey_str(p, "name", name);
+    pkey_int(p, "start", cube ? 1 : -1);
+    pkey_int(p, "nchan", cube ? nchan - 2 : -1);
     asw_pyw_end_dict(&p->w);
 }
 
@@ -1183,6 +1190,9 @@ static int step_image(struct run *r, const struct asw_casa_geometry *g,
     pkey_int(&p, "niter", cc->niter);
     pkey_num(&p, "nsigma", cc->nsigma);
     pkey_num(&p, "pblimit", PBLIMIT);
+    /* Clean only near the phase centre: 2 estimated beams (the minor-axis
+     * estimate; a beam's major axis is rarely more than twice that). */
+    pkey_num(&p, "mask_radius_arcsec", 2.0 * g->beam_arcsec);
     pkey_str(&p, "datacolumn", "data");
     pkey_bool(&p, "parallel", cc->ranks > 1);
     asw_pyw_key(&p.w, "selfcal");
@@ -1210,9 +1220,15 @@ static int step_image(struct run *r, const struct asw_casa_geometry *g,
     /* The imaging jobs: spw selections in the split MS's numbering, names
      * with the original spw ids. */
     char all_new[1024] = "", all_orig[1024] = "";
+    /* The aggregate image's reference frequency: the bandwidth-weighted
+     * mean of the spws, where its (weighted mean) flux belongs. */
+    double sum_w = 0, sum_wf = 0;
     for (size_t k = 0; k < r->ns; k++) {
         if (!r->s[k].science)
             continue;
+        double bw = r->s[k].max_hz - r->s[k].min_hz;
+        sum_w += bw;
+        sum_wf += bw * 0.5 * (r->s[k].max_hz + r->s[k].min_hz);
         size_t a = strlen(all_new), b = strlen(all_orig);
         snprintf(all_new + a, sizeof all_new - a, "%s%d", a ? "," : "",
                  r->s[k].new_id);
@@ -1228,7 +1244,8 @@ static int step_image(struct run *r, const struct asw_casa_geometry *g,
             continue;
         if (cc->modes & ASW_CASA_MFS) {
             product_name(r, f, all_orig, "cont", name, sizeof name);
-            add_job(&p, f, all_new, "cont", name);
+            add_job(&p, f, all_new, "cont", name, 0,
+                    sum_w > 0 ? sum_wf / sum_w : NAN);
         }
         for (size_t k = 0; k < r->ns; k++) {
             const struct spw *s = &r->s[k];
@@ -1239,11 +1256,11 @@ static int step_image(struct run *r, const struct asw_casa_geometry *g,
             snprintf(snew, sizeof snew, "%d", s->new_id);
             if (cc->modes & ASW_CASA_MFS_SPW) {
                 product_name(r, f, sid, "mfs", name, sizeof name);
-                add_job(&p, f, snew, "mfs", name);
+                add_job(&p, f, snew, "mfs", name, s->nchan, NAN);
             }
             if (cc->modes & ASW_CASA_CUBE) {
                 product_name(r, f, sid, "cube", name, sizeof name);
-                add_job(&p, f, snew, "cube", name);
+                add_job(&p, f, snew, "cube", name, s->nchan, NAN);
             }
         }
     }
@@ -1307,6 +1324,9 @@ static int collect(struct run *r, struct asw_result *res, struct asw_err *err)
                 snprintf(row.intent, sizeof row.intent, "%s",
                          ic_name[r->f[fid].primary]);
         }
+        double rt = jnum(o, "rms_theory_jy");
+        if (isfinite(rt) && !isfinite(row.rms_theory_jy))
+            row.rms_theory_jy = rt;
         double dr = jnum(o, "dr");
         if (isfinite(dr) && !isfinite(row.dynamic_range))
             row.dynamic_range = dr;
@@ -1328,9 +1348,9 @@ static int collect(struct run *r, struct asw_result *res, struct asw_err *err)
         rc = asw_err_set(err, ASW_ENOTFOUND, MOD, "no images were made for %s",
                          r->uid);
     else if (!rc && failed == n)
-        rc = asw_err_set(err, ASW_EFITS, MOD,
-                         "none of the %zu exported images could be measured",
-                         n);
+        rc =
+            asw_err_set(err, ASW_EFITS, MOD,
+                        "none of the %zu exported images could be measured", n);
     return rc;
 }
 
@@ -1390,7 +1410,8 @@ static void remove_intermediate(struct run *r)
     rm_rf(p);
 }
 
-/* ---- the backend ---------------------------------------------------------- */
+/* ---- the backend ----------------------------------------------------------
+ */
 
 static int plan_fields(struct run *r, struct asw_err *err)
 {
@@ -1445,19 +1466,18 @@ static int paths(struct run *r, const char *unit_dir, struct asw_err *err)
     if (strlen(unit_dir) > PATH_MAX - 512)
         return asw_err_set(err, ASW_EINVAL, MOD, "unit path too long: %s",
                            unit_dir);
-    int bad =
-        snprintf(r->work, sizeof r->work, "%s/casa", unit_dir) >=
-            (int)sizeof r->work ||
-        snprintf(r->logs, sizeof r->logs, "%s/logs", r->work) >=
-            (int)sizeof r->logs ||
-        snprintf(r->home, sizeof r->home, "%s/home", r->work) >=
-            (int)sizeof r->home ||
-        snprintf(r->fits, sizeof r->fits, "%s/fits", r->work) >=
-            (int)sizeof r->fits ||
-        snprintf(r->images, sizeof r->images, "%s/images", r->work) >=
-            (int)sizeof r->images ||
-        snprintf(r->caldir, sizeof r->caldir, "%s/cal", r->work) >=
-            (int)sizeof r->caldir;
+    int bad = snprintf(r->work, sizeof r->work, "%s/casa", unit_dir) >=
+                  (int)sizeof r->work ||
+              snprintf(r->logs, sizeof r->logs, "%s/logs", r->work) >=
+                  (int)sizeof r->logs ||
+              snprintf(r->home, sizeof r->home, "%s/home", r->work) >=
+                  (int)sizeof r->home ||
+              snprintf(r->fits, sizeof r->fits, "%s/fits", r->work) >=
+                  (int)sizeof r->fits ||
+              snprintf(r->images, sizeof r->images, "%s/images", r->work) >=
+                  (int)sizeof r->images ||
+              snprintf(r->caldir, sizeof r->caldir, "%s/cal", r->work) >=
+                  (int)sizeof r->caldir;
     if (bad)
         return asw_err_set(err, ASW_EINVAL, MOD, "unit path too long: %s",
                            unit_dir);
@@ -1488,15 +1508,14 @@ static int process_unit(struct run *r, const char *unit_dir,
                            "%s (fetch the MOUS's auxiliary package, or use "
                            "builtin)",
                            r->unit->id, r->input_is_ms ? "an MS" : "the ASDM");
-    const char *flux_csv = cc->flux_csv ? cc->flux_csv
+    const char *flux_csv = cc->flux_csv        ? cc->flux_csv
                            : found.flux_csv[0] ? found.flux_csv
                                                : NULL;
     if (cc->flux_csv && !exists(cc->flux_csv))
         return asw_err_set(err, ASW_ECONFIG, MOD,
                            "[casa] flux_csv %s does not exist", cc->flux_csv);
     pathf(r->vis, sizeof r->vis, "%s/%s.ms", r->work, r->uid);
-    pathf(r->split_vis, sizeof r->split_vis, "%s/%s.cal.ms", r->work,
-             r->uid);
+    pathf(r->split_vis, sizeof r->split_vis, "%s/%s.cal.ms", r->work, r->uid);
     if (r->input_is_ms && strcmp(cal, "restore") != 0)
         snprintf(r->vis, sizeof r->vis, "%s", r->input);
 

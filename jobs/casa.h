@@ -69,9 +69,9 @@ struct asw_casa_geometry {
  * size and capped at max_imsize (the largest FFT size not above it).
  * Returns 0 or ASW_EINVAL for non-positive or non-finite inputs.
  */
-int asw_casa_geometry(double freq_min_hz, double freq_max_hz,
-                      double uv_sigma_m, double dish_m, double pblimit,
-                      int max_imsize, struct asw_casa_geometry *g);
+int asw_casa_geometry(double freq_min_hz, double freq_max_hz, double uv_sigma_m,
+                      double dish_m, double pblimit, int max_imsize,
+                      struct asw_casa_geometry *g);
 
 /*
  * The message of the first SEVERE line of CASA log text (tab-separated

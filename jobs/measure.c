@@ -85,8 +85,8 @@ static void intent_tag(const char *kw, char *out, size_t n)
 {
     static const struct {
         const char *kw, *tag;
-    } map[] = {{"BANDPASS", "bp"},    {"PHASE", "ph"},  {"CHECK", "ch"},
-               {"AMPLITUDE", "amp"},  {"FLUX", "amp"},  {"POL", "pol"},
+    } map[] = {{"BANDPASS", "bp"},   {"PHASE", "ph"}, {"CHECK", "ch"},
+               {"AMPLITUDE", "amp"}, {"FLUX", "amp"}, {"POL", "pol"},
                {"TARGET", "sci"}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strncasecmp(kw, map[i].kw, strlen(map[i].kw)) == 0) {
@@ -180,9 +180,8 @@ struct measured {
 
 static int measure_cube(struct asw_fits *F, const struct asw_fits_header *h,
                         const struct asw_measure_opts *o,
-                        const struct asw_sky_image *geo,
-                        struct asw_image *row, struct measured *m,
-                        struct asw_err *err)
+                        const struct asw_sky_image *geo, struct asw_image *row,
+                        struct measured *m, struct asw_err *err)
 {
     size_t n = (size_t)h->nchan;
     double *freq = malloc(n * sizeof *freq), *flux = malloc(n * sizeof *flux);
@@ -218,8 +217,8 @@ static int measure_cube(struct asw_fits *F, const struct asw_fits_header *h,
     struct asw_absorb_opts ao = o->absorb;
     ao.lsrk = !strncasecmp(h->specsys, "LSRK", 4);
     struct asw_err aerr = {0};
-    if (asw_absorb_analyse(freq, flux, noise, n, &ao, cont, nout, tau,
-                           m->lines, ASW_ABSORB_MAX_LINES, &m->n_lines,
+    if (asw_absorb_analyse(freq, flux, noise, n, &ao, cont, nout, tau, m->lines,
+                           ASW_ABSORB_MAX_LINES, &m->n_lines,
                            &aerr) == ASW_ENOMEM) {
         rc = asw_err_set(err, ASW_ENOMEM, "reduce", "out of memory");
         goto out;
@@ -469,8 +468,7 @@ static int sed_usable(const struct asw_image *im)
            (im->specmode[0] == '\0' || !strcmp(im->specmode, "mfs"));
 }
 
-int asw_measure_seds(struct asw_result *res, size_t first,
-                     struct asw_err *err)
+int asw_measure_seds(struct asw_result *res, size_t first, struct asw_err *err)
 {
     size_t n = res->n_images > first ? res->n_images - first : 0;
     if (n < 2)
@@ -499,8 +497,8 @@ int asw_measure_seds(struct asw_result *res, size_t first,
             if (strcmp(ka, kb))
                 continue;
             done[j] = 1;
-            pts[np++] = (struct asw_sed_point){b->freq_hz, b->flux_jy,
-                                               b->flux_err_jy};
+            pts[np++] =
+                (struct asw_sed_point){b->freq_hz, b->flux_jy, b->flux_err_jy};
             if (isfinite(b->mjd)) {
                 mjd += b->mjd;
                 nmjd++;

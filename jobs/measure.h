@@ -76,7 +76,6 @@ int asw_measure_file(const char *path, struct asw_image *row,
  * with a fitted flux, and not NOT_FOUND / FIT_FAILED / NO_BEAM; at least
  * two frequencies. Returns 0 or ASW_ENOMEM.
  */
-int asw_measure_seds(struct asw_result *res, size_t first,
-                     struct asw_err *err);
+int asw_measure_seds(struct asw_result *res, size_t first, struct asw_err *err);
 
 #endif

@@ -420,8 +420,10 @@ static int fetch_files(struct unit_run *ur, struct asw_dl_ctx *ctx,
     return 0;
 }
 
-static int run(struct unit_run *ur, int rank, const char *dir_in,
-               struct asw_result *res, struct asw_err *err)
+/* The fetch phase: unit directory, scratch check, downloads and
+ * extraction. */
+static int run_fetch(struct unit_run *ur, const char *dir_in,
+                     struct asw_result *res, struct asw_err *err)
 {
     const struct asw_unit *u = ur->u;
     if (!ur->be)
@@ -446,43 +448,61 @@ static int run(struct unit_run *ur, int rank, const char *dir_in,
         return asw_err_set(err, ASW_ENOMEM, MOD, "out of memory");
     rc = fetch_files(ur, ctx, dir, res, err);
     asw_dl_ctx_free(ctx);
-    if (rc)
-        return rc;
+    return rc;
+}
+
+/* The process phase: the backend on the fetched directory. */
+static int run_process(struct unit_run *ur, int rank, const char *dir_in,
+                       struct asw_result *res, struct asw_err *err)
+{
+    const struct asw_pipeline_hooks *hooks = ur->hooks;
+    if (hooks && hooks->stop && hooks->stop(hooks->stop_user))
+        return asw_err_set(err, ASW_EINTR, MOD, "interrupted before "
+                                                "processing");
+    char dir[PATH_MAX];
+    if (!realpath(dir_in, dir))
+        return asw_err_set(err, ASW_EIO, MOD, "realpath %s: %s", dir_in,
+                           strerror(errno));
     double t0 = now_s();
-    struct asw_job job = {ur->cfg, u, dir, rank};
-    rc = ur->be->process(&job, res, err);
+    struct asw_job job = {ur->cfg, ur->u, dir, rank};
+    int rc = ur->be->process(&job, res, err);
     res->t_reduce_s = now_s() - t0;
     return rc;
 }
 
-void asw_pipeline_run_ex(const struct asw_config *cfg, const struct asw_unit *u,
-                         int rank, const struct asw_pipeline_hooks *hooks,
-                         struct asw_result *res)
+/* The unit's scratch directory (not yet made absolute). */
+static void unit_dir(const struct asw_config *cfg, const struct asw_unit *u,
+                     char *dir, size_t n)
 {
-    memset(res, 0, sizeof *res);
-    snprintf(res->unit_id, sizeof res->unit_id, "%s", u->id);
-    res->rank = rank;
-    res->attempts = u->attempts;
-    if (gethostname(res->host, sizeof res->host - 1))
-        res->host[0] = '\0';
-    char dir[3072];
-    snprintf(dir, sizeof dir, "%.2900s/almasweep/%s", cfg->scratch_dir, u->id);
+    snprintf(dir, n, "%.2900s/almasweep/%s", cfg->scratch_dir, u->id);
+}
+
+static struct unit_run unit_run_of(const struct asw_config *cfg,
+                                   const struct asw_unit *u,
+                                   const struct asw_pipeline_hooks *hooks)
+{
     struct unit_run ur = {
         cfg, u, hooks,
         hooks && hooks->backend ? hooks->backend : asw_backend_find(cfg->mode)};
-    struct asw_err err = {0};
-    int rc = run(&ur, rank, dir, res, &err);
-    if (rc == ASW_ENOSPC && strncmp(err.msg, "scratch full", 12) != 0) {
+    return ur;
+}
+
+/* Status, error text and clean-up of a unit that ended with rc. */
+static void finish(const struct asw_config *cfg, const struct asw_unit *u,
+                   const char *dir, int rc, struct asw_err *err,
+                   struct asw_result *res)
+{
+    if (rc == ASW_ENOSPC && strncmp(err->msg, "scratch full", 12) != 0) {
         /* asw_err_set writes over err: copy what it reads first. */
         char msg[ASW_ERR_MSG_MAX], mod[ASW_ERR_MODULE_MAX];
-        snprintf(msg, sizeof msg, "%s", err.msg);
-        snprintf(mod, sizeof mod, "%s", err.module);
-        asw_err_set(&err, rc, mod, "scratch full: %.*s", ASW_ERR_MSG_MAX - 20,
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        snprintf(mod, sizeof mod, "%s", err->module);
+        asw_err_set(err, rc, mod, "scratch full: %.*s", ASW_ERR_MSG_MAX - 20,
                     msg);
     }
     if (rc) {
         res->status = rc == ASW_EINTR ? ASW_ST_INTERRUPTED : ASW_ST_FAILED;
-        asw_err_format(&err, res->error, sizeof res->error);
+        asw_err_format(err, res->error, sizeof res->error);
         asw_warn("unit %s %s: %s", u->id,
                  rc == ASW_EINTR ? "interrupted" : "failed", res->error);
         free(res->images);
@@ -498,6 +518,48 @@ void asw_pipeline_run_ex(const struct asw_config *cfg, const struct asw_unit *u,
     if ((rc == 0 && !cfg->keep_files) || rc == ASW_ENOSPC || rc == ASW_EPROTO ||
         rc == ASW_EARCHIVE || rc == ASW_ETOOBIG)
         rm_rf(dir);
+}
+
+int asw_pipeline_fetch(const struct asw_config *cfg, const struct asw_unit *u,
+                       int rank, const struct asw_pipeline_hooks *hooks,
+                       struct asw_result *res)
+{
+    memset(res, 0, sizeof *res);
+    snprintf(res->unit_id, sizeof res->unit_id, "%s", u->id);
+    res->rank = rank;
+    res->attempts = u->attempts;
+    if (gethostname(res->host, sizeof res->host - 1))
+        res->host[0] = '\0';
+    char dir[3072];
+    unit_dir(cfg, u, dir, sizeof dir);
+    struct unit_run ur = unit_run_of(cfg, u, hooks);
+    struct asw_err err = {0};
+    int rc = run_fetch(&ur, dir, res, &err);
+    if (!rc)
+        return 0;
+    finish(cfg, u, dir, rc, &err, res);
+    return 1;
+}
+
+void asw_pipeline_process(const struct asw_config *cfg,
+                          const struct asw_unit *u, int rank,
+                          const struct asw_pipeline_hooks *hooks,
+                          struct asw_result *res)
+{
+    char dir[3072];
+    unit_dir(cfg, u, dir, sizeof dir);
+    struct unit_run ur = unit_run_of(cfg, u, hooks);
+    struct asw_err err = {0};
+    int rc = run_process(&ur, rank, dir, res, &err);
+    finish(cfg, u, dir, rc, &err, res);
+}
+
+void asw_pipeline_run_ex(const struct asw_config *cfg, const struct asw_unit *u,
+                         int rank, const struct asw_pipeline_hooks *hooks,
+                         struct asw_result *res)
+{
+    if (asw_pipeline_fetch(cfg, u, rank, hooks, res) == 0)
+        asw_pipeline_process(cfg, u, rank, hooks, res);
 }
 
 void asw_pipeline_run(const struct asw_config *cfg, const struct asw_unit *u,

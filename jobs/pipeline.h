@@ -120,11 +120,43 @@ struct asw_pipeline_hooks {
  * status interrupted for ASW_EINTR). hooks may be NULL.
  *
  * Runs on one thread per process: extraction changes the working
- * directory while it runs (see asw_untar).
+ * directory while it runs (see asw_untar). It is asw_pipeline_fetch
+ * followed, when that succeeded, by asw_pipeline_process.
  */
 void asw_pipeline_run_ex(const struct asw_config *cfg, const struct asw_unit *u,
                          int rank, const struct asw_pipeline_hooks *hooks,
                          struct asw_result *res);
+
+/*
+ * The two halves of asw_pipeline_run_ex, so that a worker downloads its
+ * next unit while it processes the current one (mpi/exec.c).
+ *
+ * asw_pipeline_fetch fills *res (which the caller clears) with the unit's
+ * identity and download timings: scratch check, downloads, extraction.
+ * Returns 0 when the unit is ready for asw_pipeline_process, or 1 when it
+ * is over already (res is final: failed, or interrupted when hooks->stop
+ * stopped a download).
+ *
+ * asw_pipeline_process runs the backend on the fetched directory and
+ * completes *res (status, error, rows) and the clean-up, as
+ * asw_pipeline_run_ex does. When hooks->stop answers non-zero before it
+ * starts, the unit is interrupted and its files stay in scratch.
+ *
+ * At most one fetch and one process run at a time per process, each on
+ * its own thread: the fetch phase's file-local state (the extraction
+ * filter, the scratch walk) and the backends' (the products walk) are
+ * separate, and every path they use is absolute (the unit directory goes
+ * through realpath), so the working directory that extraction changes
+ * matters to neither. cfg->scratch_dir should be absolute when they run
+ * concurrently (mpi/sweep.c makes it so).
+ */
+int asw_pipeline_fetch(const struct asw_config *cfg, const struct asw_unit *u,
+                       int rank, const struct asw_pipeline_hooks *hooks,
+                       struct asw_result *res);
+void asw_pipeline_process(const struct asw_config *cfg,
+                          const struct asw_unit *u, int rank,
+                          const struct asw_pipeline_hooks *hooks,
+                          struct asw_result *res);
 
 /* asw_pipeline_run_ex without hooks. */
 void asw_pipeline_run(const struct asw_config *cfg, const struct asw_unit *u,

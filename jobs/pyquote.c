@@ -151,16 +151,14 @@ static void open_(struct asw_pywriter *w, const char *c)
     sep(w);
     if (w->rc)
         return;
-    if (w->depth + 1 >= ASW_PYW_MAX_DEPTH)
-        {
-            fail(w, ASW_EINVAL, "Python literal nested too deep");
-            return;
-        }
-    if (asw_buf_puts(w->out, c))
-        {
-            fail(w, ASW_ENOMEM, "out of memory");
-            return;
-        }
+    if (w->depth + 1 >= ASW_PYW_MAX_DEPTH) {
+        fail(w, ASW_EINVAL, "Python literal nested too deep");
+        return;
+    }
+    if (asw_buf_puts(w->out, c)) {
+        fail(w, ASW_ENOMEM, "out of memory");
+        return;
+    }
     w->first[++w->depth] = 1;
 }
 
@@ -168,11 +166,10 @@ static void close_(struct asw_pywriter *w, const char *c)
 {
     if (w->rc)
         return;
-    if (w->depth == 0 || w->after_key)
-        {
-            fail(w, ASW_EINVAL, "unbalanced Python literal");
-            return;
-        }
+    if (w->depth == 0 || w->after_key) {
+        fail(w, ASW_EINVAL, "unbalanced Python literal");
+        return;
+    }
     w->depth--;
     if (asw_buf_puts(w->out, c))
         fail(w, ASW_ENOMEM, "out of memory");
@@ -208,11 +205,10 @@ void asw_pyw_key(struct asw_pywriter *w, const char *key)
         w->rc = rc;
         return;
     }
-    if (asw_buf_puts(w->out, ": "))
-        {
-            fail(w, ASW_ENOMEM, "out of memory");
-            return;
-        }
+    if (asw_buf_puts(w->out, ": ")) {
+        fail(w, ASW_ENOMEM, "out of memory");
+        return;
+    }
     w->after_key = 1;
 }
 

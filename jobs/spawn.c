@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -34,9 +35,9 @@ int asw_env_is_mpi_var(const char *name)
     static const char *const keep[] = {"OMPI_ALLOW_RUN_AS_ROOT=",
                                        "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="};
     static const char *const prefixes[] = {
-        "OMPI_",  "PMIX_",  "PMI_", "OPAL_",   "ORTE_",
-        "PRTE_",  "HYDRA_", "HYDI_", "MPIR_",  "I_MPI_",
-        "MPI_LOCALNRANKS",  "MPI_LOCALRANKID"};
+        "OMPI_",           "PMIX_",          "PMI_",  "OPAL_", "ORTE_",
+        "PRTE_",           "HYDRA_",         "HYDI_", "MPIR_", "I_MPI_",
+        "MPI_LOCALNRANKS", "MPI_LOCALRANKID"};
     size_t nlen = strcspn(name, "=");
     for (size_t i = 0; i < sizeof keep / sizeof *keep; i++) {
         size_t k = strlen(keep[i]) - 1; /* without '=' */
@@ -195,9 +196,9 @@ static int expand_word(struct asw_buf *b, const char *w, size_t wlen,
     return 0;
 }
 
-int asw_argv_from_template(const char *tmpl, const struct asw_template_var *vars,
-                           size_t n_vars, char ***argv_out,
-                           struct asw_err *err)
+int asw_argv_from_template(const char *tmpl,
+                           const struct asw_template_var *vars, size_t n_vars,
+                           char ***argv_out, struct asw_err *err)
 {
     *argv_out = NULL;
     char **argv = calloc(MAX_ARGV_WORDS + 1, sizeof *argv);
@@ -216,8 +217,8 @@ int asw_argv_from_template(const char *tmpl, const struct asw_template_var *vars
             p++;
         if (n == MAX_ARGV_WORDS) {
             rc = asw_err_set(err, ASW_ECONFIG, MOD,
-                             "launcher template '%s': more than %d words",
-                             tmpl, MAX_ARGV_WORDS);
+                             "launcher template '%s': more than %d words", tmpl,
+                             MAX_ARGV_WORDS);
             break;
         }
         struct asw_buf b;
@@ -301,8 +302,8 @@ int asw_spawn_run(const struct asw_spawn_opts *o, struct asw_spawn_result *r,
     if (o->cwd) {
         struct stat st;
         if (stat(o->cwd, &st) || !S_ISDIR(st.st_mode))
-            return asw_err_set(err, ASW_EINVAL, MOD,
-                               "working directory %s: %s", o->cwd,
+            return asw_err_set(err, ASW_EINVAL, MOD, "working directory %s: %s",
+                               o->cwd,
                                errno ? strerror(errno) : "not a directory");
     }
 
@@ -334,9 +335,16 @@ int asw_spawn_run(const struct asw_spawn_opts *o, struct asw_spawn_result *r,
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
                                       POSIX_SPAWN_SETSIGMASK |
                                       POSIX_SPAWN_SETSIGDEF);
+    /* A relative path with a '/' means the caller's directory, not the
+     * child's (posix_spawn would resolve it after the chdir). */
+    char abs_path[PATH_MAX];
+    const char *file = o->argv[0];
+    if (o->cwd && file[0] != '/' && strchr(file, '/') &&
+        realpath(file, abs_path))
+        file = abs_path;
     pid_t pid;
     double t0 = now_s();
-    int e = posix_spawnp(&pid, o->argv[0], &fa, &at, o->argv,
+    int e = posix_spawnp(&pid, file, &fa, &at, o->argv,
                          o->envp ? o->envp : environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);

@@ -65,9 +65,9 @@ struct asw_template_var {
  * template is ASW_ECONFIG with err naming it. On success *argv_out is a
  * NULL-terminated array the caller frees with asw_argv_free.
  */
-int asw_argv_from_template(const char *tmpl, const struct asw_template_var *vars,
-                           size_t n_vars, char ***argv_out,
-                           struct asw_err *err);
+int asw_argv_from_template(const char *tmpl,
+                           const struct asw_template_var *vars, size_t n_vars,
+                           char ***argv_out, struct asw_err *err);
 
 /* Free an argv from asw_argv_from_template. Accepts NULL. */
 void asw_argv_free(char **argv);
@@ -79,7 +79,8 @@ enum asw_spawn_status {
 };
 
 struct asw_spawn_opts {
-    char *const *argv;       /* argv[0] without '/' is looked up in PATH */
+    char *const *argv;       /* argv[0] without '/' is looked up in PATH;
+                                a relative one with '/' is the caller's */
     char *const *envp;       /* NULL: the process's environ */
     const char *cwd;         /* NULL: inherit */
     const char *stdout_path; /* NULL: /dev/null; created 0644, truncated */

@@ -54,7 +54,7 @@ int asw_msg_recv(MPI_Comm comm, int source, struct asw_msg *m)
     m->hdr.unit_id[sizeof m->hdr.unit_id - 1] = '\0';
     if (m->hdr.version != ASW_PROTO_VERSION ||
         m->hdr.payload_len != (uint64_t)count - sizeof m->hdr ||
-        m->hdr.type < ASW_MSG_READY || m->hdr.type > ASW_MSG_STOP) {
+        m->hdr.type < ASW_MSG_READY || m->hdr.type > ASW_MSG_LAST) {
         asw_error("protocol: bad header from rank %d (version %u, type %u)",
                   st.MPI_SOURCE, m->hdr.version, m->hdr.type);
         free(buf);
@@ -77,4 +77,11 @@ void asw_msg_free(struct asw_msg *m)
         return;
     free(m->payload);
     m->payload = NULL;
+}
+
+int asw_msg_pending(MPI_Comm comm, int source)
+{
+    int flag = 0;
+    MPI_Iprobe(source, ASW_TAG, comm, &flag, MPI_STATUS_IGNORE);
+    return flag;
 }

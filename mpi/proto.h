@@ -12,21 +12,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ASW_PROTO_VERSION 1u
+#define ASW_PROTO_VERSION 2u
 #define ASW_TAG           7101
 #define ASW_MAX_PAYLOAD   ((size_t)64 << 20)
 
 enum asw_msg_type {
-    ASW_MSG_READY = 1,  /* worker -> master: give me work */
-    ASW_MSG_RESULT = 2, /* worker -> master: result of a unit (and ready) */
-    ASW_MSG_WORK = 3,   /* master -> worker: a unit to process */
-    ASW_MSG_STOP = 4,   /* master -> worker: no more work, exit */
+    ASW_MSG_READY = 1,      /* worker -> master: started, give me work */
+    ASW_MSG_RESULT = 2,     /* worker -> master: result of a unit */
+    ASW_MSG_WORK = 3,       /* master -> worker: a unit to fetch, process */
+    ASW_MSG_STOP = 4,       /* master -> worker: no more work, exit */
+    ASW_MSG_ABORT = 5,      /* master -> worker: interrupt the units held */
+    ASW_MSG_SLOT_REQ = 6,   /* worker -> master: a download slot, please */
+    ASW_MSG_SLOT_GRANT = 7, /* master -> worker: here it is */
+    ASW_MSG_SLOT_REL = 8,   /* worker -> master: slot given back */
+    ASW_MSG_SIGNAL = 9,     /* worker -> master: a stop signal came */
+    ASW_MSG_BYE = 10,       /* worker -> master: stopped; the last message */
 };
+#define ASW_MSG_LAST ASW_MSG_BYE
 
 struct asw_msg_hdr {
     uint32_t version;
     uint32_t type;
-    int32_t status; /* asw_status for RESULT, 0 otherwise */
+    int32_t status; /* RESULT: asw_status; SLOT_REL: the transfer's rc;
+                       SIGNAL: the signal; 0 otherwise */
     uint32_t reserved;
     char unit_id[64];     /* NUL-terminated */
     uint64_t payload_len; /* bytes following the header */
@@ -54,6 +62,12 @@ int asw_msg_send(MPI_Comm comm, int dest, enum asw_msg_type type,
  */
 int asw_msg_recv(MPI_Comm comm, int source, struct asw_msg *m);
 
+/* Free the payload of *m. Accepts NULL. */
 void asw_msg_free(struct asw_msg *m);
+
+/* Whether a message from source (MPI_ANY_SOURCE allowed) is waiting
+ * (MPI_Iprobe): the loops poll instead of blocking, so that they can
+ * serve their helper threads and signals too. */
+int asw_msg_pending(MPI_Comm comm, int source);
 
 #endif

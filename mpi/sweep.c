@@ -1,14 +1,41 @@
 #include "sweep.h"
 
+#include "signals.h"
+
 #include "io/download.h"
 #include "src/exitcodes.h"
 #include "src/log.h"
 
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Make *path absolute (relative to the working directory now). Helper
+ * threads extract tars, which changes the working directory of the whole
+ * process for a while (io/untar.c): every path used while they run must
+ * not depend on it. Returns 0 or -1 (out of memory; *path unchanged). */
+static int make_absolute(char **path)
+{
+    char cwd[PATH_MAX];
+    if (!*path || (*path)[0] == '/' || !getcwd(cwd, sizeof cwd))
+        return 0;
+    size_t n = strlen(cwd) + strlen(*path) + 2;
+    char *p = malloc(n);
+    if (!p)
+        return -1;
+    snprintf(p, n, "%s/%s", cwd, *path);
+    free(*path);
+    *path = p;
+    return 0;
+}
 
 int asw_sweep_main(const char *config_path, int *argc, char ***argv)
 {
-    MPI_Init(argc, argv);
+    /* Helper threads (mpi/exec.c) never call MPI: FUNNELED is enough. */
+    int provided = 0;
+    MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
     MPI_Comm comm;
     MPI_Comm_dup(MPI_COMM_WORLD, &comm);
     int rank;
@@ -26,11 +53,24 @@ int asw_sweep_main(const char *config_path, int *argc, char ***argv)
         goto out;
     }
     asw_log_set_level_name(cfg.log_level);
+    if (provided < MPI_THREAD_FUNNELED) {
+        if (rank == 0)
+            asw_error("this MPI library offers no MPI_THREAD_FUNNELED");
+        rc = ASW_EXIT_USAGE;
+        asw_config_free(&cfg);
+        goto out;
+    }
+    if (make_absolute(&cfg.catalogue) || make_absolute(&cfg.scratch_dir) ||
+        make_absolute(&cfg.sched.trace) || asw_signals_install()) {
+        asw_error("out of memory");
+        MPI_Abort(comm, 71);
+    }
     if (asw_dl_global_init(&err)) {
         asw_error("%s", err.msg);
         MPI_Abort(comm, 71);
     }
     rc = rank == 0 ? asw_master_run(comm, &cfg) : asw_worker_run(comm, &cfg);
+    asw_signals_restore();
     asw_dl_global_cleanup();
     asw_config_free(&cfg);
 out:

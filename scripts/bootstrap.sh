@@ -35,6 +35,9 @@ DEB_PACKAGES=(
   curl sqlite3 ca-certificates
   # the single-node Slurm of the `slurm` tests (scripts/slurm-local.sh)
   munge slurmctld slurmd slurm-client
+  # `almasweep report` draws with cairo; the `report` test loads the page
+  # in headless Chromium
+  libcairo2-dev fonts-dejavu-core chromium
 )
 
 # Pinned modular CASA. casaconfig is pinned too: it is the code that reads

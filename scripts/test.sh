@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test suite in one command: install what is missing (Debian packages
 # and the modular CASA virtual environment), build with -Werror, run every
-# test (labels unit, mpi, casa, slurm), then build with ASan+UBSan and run the
-# unit and mpi tests again. Idempotent; builds live in build/ and
+# test (labels unit, mpi, casa, slurm, report), then build with ASan+UBSan
+# and run the unit and mpi tests again. Idempotent; builds live in build/ and
 # build-asan/, the CASA venv in build/casa-venv (kept between runs).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,7 +20,7 @@ if [ "$(id -u)" = 0 ]; then export ASW_REQUIRE_SLURM=1; fi
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DASW_WERROR=ON >/dev/null
 cmake --build "$build"
-(cd "$build" && ctest --output-on-failure -j "$jobs" -L 'unit|mpi|casa|slurm')
+(cd "$build" && ctest --output-on-failure -j "$jobs" -L 'unit|mpi|casa|slurm|report')
 
 cmake -S "$root" -B "$asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
     -DASW_WERROR=ON -DASW_SANITIZE=ON >/dev/null

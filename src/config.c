@@ -410,6 +410,9 @@ static int handler(void *user, const char *section, const char *key,
     } else if (strcmp(section, "casa") == 0 &&
                (ok = asw_casa_config_set(&cfg->casa, key, v)) >= 0) {
         /* [casa]: src/config_casa.c */
+    } else if ((ok = asw_sched_config_set(&cfg->sched, section, key, v)) >=
+               0) {
+        /* [scheduler] and [run] progress: src/config_sched.c */
     } else {
         asw_err_set(c->err, ASW_ECONFIG, "config",
                     "%s:%d: unknown key '%s' in section [%s] (see "
@@ -528,6 +531,7 @@ int asw_config_parse(const char *text, const char *path, struct asw_config *cfg,
     struct parse_ctx ctx = {cfg, err, path ? path : "<config>", 0, 0};
     if (asw_casa_config_defaults(&cfg->casa))
         goto nomem;
+    asw_sched_config_defaults(&cfg->sched);
     cfg->path = strdup(ctx.path);
     cfg->text = strdup(text);
     struct line_reader rd = {text, &ctx};
@@ -617,5 +621,6 @@ void asw_config_free(struct asw_config *cfg)
     free(cfg->catalogue);
     free(cfg->log_level);
     asw_casa_config_free(&cfg->casa);
+    asw_sched_config_free(&cfg->sched);
     memset(cfg, 0, sizeof *cfg);
 }

@@ -8,6 +8,7 @@
 #define ASW_CONFIG_H
 
 #include "config_casa.h"
+#include "config_sched.h"
 #include "err.h"
 
 #include <stddef.h>
@@ -65,6 +66,9 @@ struct asw_config {
     int resume;
     int max_attempts;
     char *log_level;
+
+    /* [scheduler], and the progress keys of [run] (src/config_sched.h) */
+    struct asw_sched_config sched;
 
     /* [download] */
     int retries;

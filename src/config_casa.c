@@ -113,8 +113,8 @@ int asw_casa_config_defaults(struct asw_casa_config *c)
     const char *py = getenv("ASW_CASA_PYTHON");
     c->ranks = 1;
     c->modes = ASW_CASA_MFS | ASW_CASA_MFS_SPW;
-    c->intents = ASW_CASA_BP | ASW_CASA_PH | ASW_CASA_AMP | ASW_CASA_CH |
-                 ASW_CASA_POL;
+    c->intents =
+        ASW_CASA_BP | ASW_CASA_PH | ASW_CASA_AMP | ASW_CASA_CH | ASW_CASA_POL;
     c->robust = 0.5;
     c->niter = 1000;
     c->nsigma = 3.0;
@@ -141,12 +141,11 @@ int asw_casa_config_set(struct asw_casa_config *c, const char *key,
 {
     static const char *const calib[] = {"restore", "generate", "builtin",
                                         "none", NULL};
-    static const char *const weights[] = {"natural", "briggs", "uniform",
-                                          NULL};
+    static const char *const weights[] = {"natural", "briggs", "uniform", NULL};
     static const char *const mode_names[] = {"mfs", "mfs_spw", "cube", NULL};
     static const int mode_bits[] = {ASW_CASA_MFS, ASW_CASA_MFS_SPW,
                                     ASW_CASA_CUBE};
-    static const char *const intent_names[] = {"bp", "ph", "amp",
+    static const char *const intent_names[] = {"bp", "ph",  "amp",
                                                "ch", "pol", NULL};
     static const int intent_bits[] = {ASW_CASA_BP, ASW_CASA_PH, ASW_CASA_AMP,
                                       ASW_CASA_CH, ASW_CASA_POL};

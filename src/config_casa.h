@@ -26,12 +26,12 @@ enum asw_casa_intent {
 };
 
 struct asw_casa_config {
-    char *launcher;    /* argv template: {python} {casa} {n} {script} ... */
-    char *python;      /* {python}: the modular-CASA interpreter */
-    char *casa;        /* {casa}: a monolithic casa executable */
-    int ranks;         /* {n}: ranks for mpicasa */
-    char *calibration; /* restore, generate, builtin, none */
-    char *flux_csv;    /* catalogue fluxes for builtin, NULL: none */
+    char *launcher;       /* argv template: {python} {casa} {n} {script} ... */
+    char *python;         /* {python}: the modular-CASA interpreter */
+    char *casa;           /* {casa}: a monolithic casa executable */
+    int ranks;            /* {n}: ranks for mpicasa */
+    char *calibration;    /* restore, generate, builtin, none */
+    char *flux_csv;       /* catalogue fluxes for builtin, NULL: none */
     char *analysis_utils; /* directory holding analysisUtils (generate) */
     int modes;            /* enum asw_casa_mode bits */
     int intents;          /* enum asw_casa_intent bits */

@@ -50,7 +50,7 @@ static const struct asw_col image_cols[] = {
     IM(offset_arcsec, F, "arcsec",
        "fitted position offset from the phase "
        "centre"),
-    IM(offset_beams, F, "", "offset_arcsec in units of the beam major axis"),
+    IM(offset_beams, F, "", "offset_arcsec / sqrt(bmaj_arcsec bmin_arcsec)"),
     IM(fit_maj_arcsec, F, "arcsec", "fitted FWHM major axis"),
     IM(fit_min_arcsec, F, "arcsec", "fitted FWHM minor axis"),
     IM(fit_pa_deg, F, "deg", "fitted position angle"),

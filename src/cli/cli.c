@@ -19,6 +19,7 @@ static const char usage[] =
     "  reduce     measure FITS images (peak, rms, beam) and print JSON\n"
     "  catalogue  inspect a catalogue (summary)\n"
     "  fetch      download (and extract) archive files like a sweep does\n"
+    "  report     write an HTML report with plots about a catalogue\n"
     "\n"
     "Run 'almasweep <command> --help' for the options of a command.\n"
     "\n"
@@ -26,6 +27,7 @@ static const char usage[] =
     "  almasweep query --config sweep.ini --format table\n"
     "  mpirun -n 16 almasweep run --config sweep.ini\n"
     "  almasweep catalogue summary sweep.h5\n"
+    "  almasweep report sweep.h5 -o report\n"
     "\n"
     "exit codes:\n"
     "  0 success; 1 bad usage or configuration; 2 archive query failed;\n"
@@ -60,6 +62,7 @@ int asw_cli_main(int argc, char **argv)
         {"reduce", asw_cmd_reduce},
         {"catalogue", asw_cmd_catalogue},
         {"fetch", asw_cmd_fetch},
+        {"report", asw_cmd_report},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(cmd, cmds[i].name) == 0)

@@ -13,5 +13,6 @@ int asw_cmd_votable(int argc, char **argv);
 int asw_cmd_reduce(int argc, char **argv);
 int asw_cmd_catalogue(int argc, char **argv);
 int asw_cmd_fetch(int argc, char **argv);
+int asw_cmd_report(int argc, char **argv);
 
 #endif

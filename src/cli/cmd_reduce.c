@@ -54,13 +54,12 @@ static json_t *darray(const double *v, size_t n)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < n; i++)
-        json_array_append_new(a, isfinite(v[i]) ? json_real(v[i])
-                                                : json_null());
+        json_array_append_new(a,
+                              isfinite(v[i]) ? json_real(v[i]) : json_null());
     return a;
 }
 
-static json_t *rows_json(const struct asw_schema *s, const void *rows,
-                         size_t n)
+static json_t *rows_json(const struct asw_schema *s, const void *rows, size_t n)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < n; i++) {
@@ -145,9 +144,9 @@ int asw_cmd_reduce(int argc, char **argv)
         case 'r':
             rms_theory = strtod(optarg, &end);
             if (*end || !(rms_theory > 0) || !isfinite(rms_theory))
-                usage = asw_cli_bad_usage("reduce",
-                                          "--rms-theory wants a positive "
-                                          "number (Jy/beam)");
+                usage =
+                    asw_cli_bad_usage("reduce", "--rms-theory wants a positive "
+                                                "number (Jy/beam)");
             break;
         default:
             usage = asw_cli_bad_usage("reduce", "unknown option");
@@ -204,9 +203,9 @@ int asw_cmd_reduce(int argc, char **argv)
             const struct asw_spectrum *sp = &res.spectra[nsp];
             json_t *o = json_pack(
                 "{s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:o}", "file",
-                res.images[res.n_images - 1].file, "source", sp->source, "spw", (int)sp->spw, "freq_hz",
-                darray(sp->freq_hz, sp->n_chan), "flux_jy",
-                darray(sp->flux_jy, sp->n_chan), "ap_flux_jy",
+                res.images[res.n_images - 1].file, "source", sp->source, "spw",
+                (int)sp->spw, "freq_hz", darray(sp->freq_hz, sp->n_chan),
+                "flux_jy", darray(sp->flux_jy, sp->n_chan), "ap_flux_jy",
                 ap ? darray(ap, sp->n_chan) : json_array(), "noise_jy",
                 darray(sp->noise_jy, sp->n_chan), "cont_jy",
                 darray(sp->cont_jy, sp->n_chan), "tau",
@@ -221,12 +220,12 @@ int asw_cmd_reduce(int argc, char **argv)
         rc = ASW_EXIT_INPUT;
         goto out;
     }
-    json_t *out = json_pack(
-        "{s:o, s:o, s:o, s:O}", "images",
-        rows_json(&asw_schema_images, res.images, res.n_images), "seds",
-        rows_json(&asw_schema_seds, res.seds, res.n_seds), "lines",
-        rows_json(&asw_schema_lines, res.lines, res.n_lines), "spectra",
-        spectra);
+    json_t *out =
+        json_pack("{s:o, s:o, s:o, s:O}", "images",
+                  rows_json(&asw_schema_images, res.images, res.n_images),
+                  "seds", rows_json(&asw_schema_seds, res.seds, res.n_seds),
+                  "lines", rows_json(&asw_schema_lines, res.lines, res.n_lines),
+                  "spectra", spectra);
     if (!out) {
         fprintf(stderr, "almasweep reduce: out of memory\n");
         rc = ASW_EXIT_INPUT;

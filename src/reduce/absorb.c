@@ -29,20 +29,20 @@ void asw_absorb_opts_init(struct asw_absorb_opts *o)
 
 /* Rest frequencies (CDMS/JPL; docs/science.md lists them). */
 static const struct asw_rest_line rest_lines[] = {
-    {"c-C3H2", 85.338894e9},  {"HCO", 86.670760e9},
-    {"H13CO+", 86.754288e9},  {"SiO(2-1)", 86.846960e9},
-    {"C2H", 87.316898e9},     {"HCN", 88.631602e9},
-    {"HCO+", 89.188526e9},    {"HNC", 90.663568e9},
-    {"N2H+", 93.173764e9},    {"CS(2-1)", 97.980953e9},
+    {"c-C3H2", 85.338894e9},     {"HCO", 86.670760e9},
+    {"H13CO+", 86.754288e9},     {"SiO(2-1)", 86.846960e9},
+    {"C2H", 87.316898e9},        {"HCN", 88.631602e9},
+    {"HCO+", 89.188526e9},       {"HNC", 90.663568e9},
+    {"N2H+", 93.173764e9},       {"CS(2-1)", 97.980953e9},
     {"C18O(1-0)", 109.782173e9}, {"13CO(1-0)", 110.201354e9},
-    {"CN", 113.490970e9},     {"CO(1-0)", 115.2712018e9},
-    {"H2CO", 140.839502e9},   {"CS(3-2)", 146.969029e9},
+    {"CN", 113.490970e9},        {"CO(1-0)", 115.2712018e9},
+    {"H2CO", 140.839502e9},      {"CS(3-2)", 146.969029e9},
     {"HCO+(2-1)", 178.375056e9}, {"CO(2-1)", 230.538000e9},
-    {"CS(5-4)", 244.935557e9}, {"HCN(3-2)", 265.886434e9},
+    {"CS(5-4)", 244.935557e9},   {"HCN(3-2)", 265.886434e9},
     {"HCO+(3-2)", 267.557626e9}, {"HNC(3-2)", 271.981142e9},
-    {"CS(7-6)", 342.882857e9}, {"CO(3-2)", 345.7959899e9},
-    {"HCN(4-3)", 354.505477e9}, {"HCO+(4-3)", 356.734223e9},
-    {"CO(4-3)", 461.040768e9}, {"CO(6-5)", 691.473076e9},
+    {"CS(7-6)", 342.882857e9},   {"CO(3-2)", 345.7959899e9},
+    {"HCN(4-3)", 354.505477e9},  {"HCO+(4-3)", 356.734223e9},
+    {"CO(4-3)", 461.040768e9},   {"CO(6-5)", 691.473076e9},
 };
 
 const struct asw_rest_line *asw_rest_lines(size_t *n)
@@ -191,7 +191,8 @@ static int fit_profile(const double *x, const double *y, const double *s,
     struct tfit d = {x, y, s, n};
     gsl_multifit_nlinear_fdf fdf = {
         .f = tau_f, .df = tau_df, .fvv = NULL, .n = n, .p = 3, .params = &d};
-    gsl_multifit_nlinear_parameters fp = gsl_multifit_nlinear_default_parameters();
+    gsl_multifit_nlinear_parameters fp =
+        gsl_multifit_nlinear_default_parameters();
     gsl_multifit_nlinear_workspace *w =
         gsl_multifit_nlinear_alloc(gsl_multifit_nlinear_trust, &fp, n, 3);
     gsl_vector *v = gsl_vector_alloc(3);
@@ -247,8 +248,8 @@ static const int widths[4] = {1, 2, 4, 8};
  * line-free channels) with a Gaussian of FWHM w channels (w = 1: the
  * channel itself), in units of its own noise: sum g d / sqrt(sum g_j g_l
  * rho(|j - l|)), with rho the measured channel correlation. The
- * normalisation is analytic: the scatter of a smoothed 256-channel
- * spectrum is too poorly sampled to normalise by.
+ * normalisation is analytic, because the scatter of a smoothed
+ * 256-channel spectrum is too poorly sampled to normalise by alone...
  */
 static void filter(struct work *W, int w, double *z)
 {
@@ -266,14 +267,23 @@ static void filter(struct work *W, int w, double *z)
             s += g[j + J] * W->d[k];
             for (int l = j - MAX_LAG; l <= j + MAX_LAG; l++) {
                 long m = (long)i + l;
-                if (l < -J || l > J || m < 0 || m >= (long)n ||
-                    !W->valid[m])
+                if (l < -J || l > J || m < 0 || m >= (long)n || !W->valid[m])
                     continue;
                 v += g[j + J] * g[l + J] * W->rho[abs(j - l)];
             }
         }
         z[i] = (W->valid[i] && v > 0) ? s / sqrt(v) : NAN;
     }
+    /* ... unless the filtered series scatters more than that over the
+     * continuum channels (correlation the lags above missed, ripples):
+     * then by its robust scatter. Only ever more conservative. */
+    size_t nm = 0;
+    for (size_t i = 0; i < n; i++)
+        nm += W->mask[i] != 0;
+    double sc = robust_sel(z, nm >= 16 ? W->mask : W->valid, n, W->scratch);
+    if (sc > 1.0)
+        for (size_t i = 0; i < n; i++)
+            z[i] /= sc;
 }
 
 /* Channel-to-channel correlation of the normalised residuals r over the
@@ -282,6 +292,7 @@ static void filter(struct work *W, int w, double *z)
 static void channel_correlation(struct work *W, const double *r)
 {
     W->rho[0] = 1.0;
+    W->rho[1] = W->rho[2] = W->rho[3] = 0.0;
     for (int l = 1; l <= MAX_LAG; l++) {
         double sxy = 0, sxx = 0, syy = 0;
         size_t np = 0;
@@ -296,13 +307,35 @@ static void channel_correlation(struct work *W, const double *r)
         double rho = (sxx > 0 && syy > 0) ? sxy / sqrt(sxx * syy) : 0.0;
         W->rho[l] = (np > 8 && fabs(rho) > 3.0 / sqrt((double)np)) ? rho : 0.0;
     }
+    /* Lag 2 is poorly measured in a few hundred channels; white noise
+     * smoothed by a symmetric 3-tap kernel (a, 1 - 2a, a) has rho1 =
+     * 2a(1 - 2a) / q and rho2 = a^2 / q, q = 6a^2 - 4a + 1 (online Hanning
+     * smoothing: a = 1/4, rho1 = 2/3, rho2 = 1/6). Take a from rho1 (on
+     * the branch a <= 1 - 1/sqrt(2), where rho1 rises to 1/sqrt(2)) and
+     * use the model's rho2 unless the measured one is larger. */
+    if (W->rho[1] > 0) {
+        double lo = 0, hi = 1.0 - M_SQRT1_2;
+        for (int it = 0; it < 60; it++) {
+            double a = 0.5 * (lo + hi);
+            double r1 = 2 * a * (1 - 2 * a) / (6 * a * a - 4 * a + 1);
+            if (r1 < W->rho[1])
+                lo = a;
+            else
+                hi = a;
+        }
+        double a = 0.5 * (lo + hi);
+        double r2 = a * a / (6 * a * a - 4 * a + 1);
+        if (r2 > W->rho[2])
+            W->rho[2] = r2;
+    }
 }
 
 static double chan_width_hz(const double *freq, size_t n, size_t i)
 {
     if (n < 2)
         return NAN;
-    return i + 1 < n ? fabs(freq[i + 1] - freq[i]) : fabs(freq[i] - freq[i - 1]);
+    return i + 1 < n ? fabs(freq[i + 1] - freq[i])
+                     : fabs(freq[i] - freq[i - 1]);
 }
 
 static void measure_feature(struct work *W, const double *cont,
@@ -346,10 +379,9 @@ static void measure_feature(struct work *W, const double *cont,
         }
         double par[3] = {tau[p], (double)p, fmax(1.5, (hi - lo + 1) / 2.0)};
         double perr[3];
-        if (fit_profile(W->fx, W->fy, W->fs, k, par, perr) == 0 &&
-            par[0] > 0 && par[1] >= (double)lo - 1 &&
-            par[1] <= (double)hi + 1 && par[2] >= 0.3 &&
-            par[2] <= 4.0 * (double)(hi - lo + 3)) {
+        if (fit_profile(W->fx, W->fy, W->fs, k, par, perr) == 0 && par[0] > 0 &&
+            par[1] >= (double)lo - 1 && par[1] <= (double)hi + 1 &&
+            par[2] >= 0.3 && par[2] <= 4.0 * (double)(hi - lo + 3)) {
             tpk = par[0];
             tpk_err = perr[0];
             centre = par[1];
@@ -462,9 +494,22 @@ int asw_absorb_analyse(const double *freq_hz, const double *flux_jy,
     if (chan_noise_jy) {
         running_median(chan_noise_jy, n, o->noise_window / 2, W.base,
                        W.scratch);
+        /* ... but a channel that is really noisier (band edge, an
+         * atmospheric line) keeps its own noise: one whose noise exceeds
+         * the running median by 3 robust sigma of the channel-to-channel
+         * scatter. */
+        size_t k = 0;
         for (size_t i = 0; i < n; i++)
+            if (W.base[i] > 0 && chan_noise_jy[i] > 0)
+                W.scratch[k++] = (float)(chan_noise_jy[i] / W.base[i] - 1);
+        double delta = asw_robust_sigma(W.scratch, k);
+        for (size_t i = 0; i < n; i++) {
+            double rel = chan_noise_jy[i] / W.base[i] - 1;
+            if (delta > 0 && rel > 3 * delta)
+                W.base[i] = chan_noise_jy[i];
             if (!(W.base[i] > 0))
                 W.valid[i] = 0;
+        }
     } else {
         for (size_t i = 0; i < n; i++)
             W.base[i] = 1.0;
@@ -478,8 +523,7 @@ int asw_absorb_analyse(const double *freq_hz, const double *flux_jy,
     double k = 1.0;
     for (int it = 0; it < 30; it++) {
         if (poly_fit(flux_jy, W.base, W.mask, n, order, cont_jy)) {
-            rc = asw_err_set(err, ASW_EINVAL, "absorb",
-                             "continuum fit failed");
+            rc = asw_err_set(err, ASW_EINVAL, "absorb", "continuum fit failed");
             goto out;
         }
         for (size_t i = 0; i < n; i++)
@@ -512,6 +556,11 @@ int asw_absorb_analyse(const double *freq_hz, const double *flux_jy,
         memcpy(W.mask, W.claimed, n);
     }
     memset(W.claimed, 0, n);
+    /* The image noise of each channel is a floor: the spectrum's own
+     * scatter (k) comes from a few hundred, possibly correlated, channels
+     * and a low draw of it would turn noise into lines. */
+    if (chan_noise_jy && k < 1.0)
+        k = 1.0;
     for (size_t i = 0; i < n; i++)
         noise_jy[i] = W.valid[i] ? k * W.base[i] : NAN;
 
@@ -535,8 +584,7 @@ int asw_absorb_analyse(const double *freq_hz, const double *flux_jy,
         W.d[i] = (Sc - S) / s;
         if (S < o->sat_sigma * s) {
             W.sat[i] = 1;
-            tau[i] = Sc > o->sat_sigma * s ? -log(o->sat_sigma * s / Sc)
-                                           : NAN;
+            tau[i] = Sc > o->sat_sigma * s ? -log(o->sat_sigma * s / Sc) : NAN;
         } else {
             tau[i] = -log(S / Sc);
             W.st[i] = s / S;

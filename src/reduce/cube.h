@@ -39,13 +39,14 @@ struct asw_sky_cube {
  * aperture of radius one beam FWHM, sum(w I) / sum(w^2): the flux of a
  * point source; may be NULL) and chan_noise_jy (1.4826 MAD in the annulus
  * between exclude_beams around the source and cube_annulus_beams around
- * the phase centre, at most cube_noise_cap pixels, evenly decimated).
+ * the phase centre, at most cube_noise_cap pixels, evenly decimated:
+ * the beam correlates neighbours, so 2048 of a few thousand lose little).
  * Blank values are NAN. Arrays are the caller's, nchan long. Returns 0,
  * ASW_EINVAL (nothing to measure), a reader error or ASW_ENOMEM.
  */
 int asw_reduce_cube(const struct asw_sky_cube *c,
                     const struct asw_reduce_opts *o, struct asw_image *row,
-                    double *flux_jy, double *ap_flux_jy,
-                    double *chan_noise_jy, struct asw_err *err);
+                    double *flux_jy, double *ap_flux_jy, double *chan_noise_jy,
+                    struct asw_err *err);
 
 #endif

@@ -16,7 +16,7 @@ void asw_reduce_opts_init(struct asw_reduce_opts *o)
     o->exclude_beams = 5.0;
     o->annulus_beams = 20.0;
     o->cube_annulus_beams = 10.0;
-    o->cube_noise_cap = 4096;
+    o->cube_noise_cap = 2048;
     o->fit_box_fwhm = 2.0;
     o->detect_snr = 5.0;
     o->fit_background = 0;
@@ -103,10 +103,10 @@ static void fill_position(const struct asw_sky_image *im, double x, double y,
                           double beam_geo, struct asw_image *row)
 {
     double ra, dec;
-    double pra = isfinite(im->phase_ra_deg) ? im->phase_ra_deg
-                                            : im->wcs.crval[0];
-    double pdec = isfinite(im->phase_dec_deg) ? im->phase_dec_deg
-                                              : im->wcs.crval[1];
+    double pra =
+        isfinite(im->phase_ra_deg) ? im->phase_ra_deg : im->wcs.crval[0];
+    double pdec =
+        isfinite(im->phase_dec_deg) ? im->phase_dec_deg : im->wcs.crval[1];
     if (asw_wcs_pix2world(&im->wcs, x, y, &ra, &dec) == 0) {
         row->ra_deg = ra;
         row->dec_deg = dec;
@@ -118,8 +118,8 @@ static void fill_position(const struct asw_sky_image *im, double x, double y,
         asw_wcs_jacobian(&im->wcs, J);
         double dx = x + 1.0 - im->wcs.crpix[0];
         double dy = y + 1.0 - im->wcs.crpix[1];
-        row->offset_arcsec = hypot(J[0][0] * dx + J[0][1] * dy,
-                                   J[1][0] * dx + J[1][1] * dy);
+        row->offset_arcsec =
+            hypot(J[0][0] * dx + J[0][1] * dy, J[1][0] * dx + J[1][1] * dy);
     }
     if (beam_geo > 0)
         row->offset_beams = row->offset_arcsec / beam_geo;
@@ -155,9 +155,8 @@ static int geometry(const struct asw_sky_image *im, struct geom *g,
 /* Robust noise on the flat-noise scale. Returns sigma, or NAN when there
  * are too few pixels; *n_used is set. */
 static double noise_flat(const struct asw_sky_image *im,
-                         const struct asw_reduce_opts *o,
-                         const struct geom *g, long sx, long sy, float *buf,
-                         size_t *n_used)
+                         const struct asw_reduce_opts *o, const struct geom *g,
+                         long sx, long sy, float *buf, size_t *n_used)
 {
     double cx = im->wcs.crpix[0] - 1.0, cy = im->wcs.crpix[1] - 1.0;
     double rex2 = (o->exclude_beams * g->b) * (o->exclude_beams * g->b);
@@ -479,10 +478,14 @@ static int fit_source(const struct asw_sky_image *im,
     xform_cov(g.Ji, cb, cpix);
     for (int k = 0; k < 3; k++)
         cpix[k] /= EIGHT_LN2;
-    struct asw_gfit_in in = {
-        .data = data, .nx = im->nx, .y_lo = im->y_lo,
-        .nrows = im->nrows, .amp0 = amp0, .x0 = px, .y0 = py,
-        .background = o->fit_background};
+    struct asw_gfit_in in = {.data = data,
+                             .nx = im->nx,
+                             .y_lo = im->y_lo,
+                             .nrows = im->nrows,
+                             .amp0 = amp0,
+                             .x0 = px,
+                             .y0 = py,
+                             .background = o->fit_background};
     memcpy(in.cov0, cpix, sizeof cpix);
     /* The noise correlation is the beam: its pixel precision matrix. */
     in.sigma = sigma;

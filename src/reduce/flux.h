@@ -25,7 +25,7 @@ struct asw_reduce_opts {
                                   around the phase centre (images) */
     double cube_annulus_beams; /* 10: the same for the per-channel noise of
                                   cubes */
-    size_t cube_noise_cap;     /* 4096: pixels per channel for its noise */
+    size_t cube_noise_cap;     /* 2048: pixels per channel for its noise */
     double fit_box_fwhm;       /* 2: fit-box half-size in FWHM */
     double detect_snr;         /* 5: below this peak SNR: NOT_FOUND */
     int fit_background;        /* 0: fit a constant background too */

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAX_COLS  32
-#define CELL_MAX  512
+#define MAX_COLS 32
+#define CELL_MAX 512
 
 /* Split one CSV line (RFC 4180 quoting) into at most MAX_COLS cells of at
  * most CELL_MAX - 1 characters each (longer cells are cut). Returns the
@@ -120,7 +120,9 @@ int asw_fluxcat_parse(const char *text, size_t len, struct asw_fluxcat *cat,
             parse_double(cells[c_spix], &r.spix);
         if (parse_int(cells[c_field], &r.field_id)) {
             r.field_id = -1;
-            snprintf(r.field, sizeof r.field, "%s", cells[c_field]);
+            size_t fl = strlen(cells[c_field]);
+            if (fl < sizeof r.field) /* a longer name is no field of ours */
+                memcpy(r.field, cells[c_field], fl + 1);
         }
         /* "# field=J1924-2914 intents=..." names the field */
         if (c_cmt >= 0 && c_cmt < nc) {
@@ -140,12 +142,17 @@ int asw_fluxcat_parse(const char *text, size_t len, struct asw_fluxcat *cat,
             return asw_err_set(err, ASW_ETOOBIG, "fluxcat",
                                "flux.csv: more than %d rows",
                                ASW_FLUXCAT_MAX_ROWS);
-        struct asw_fluxcat_row *v =
-            realloc(cat->rows, (cat->n + 1) * sizeof *v);
-        if (!v)
-            return asw_err_set(err, ASW_ENOMEM, "fluxcat", "out of memory");
-        v[cat->n++] = r;
-        cat->rows = v;
+        if (cat->n == cat->cap) { /* geometric growth: linear overall */
+            size_t want = cat->cap ? 2 * cat->cap : 64;
+            if (want > ASW_FLUXCAT_MAX_ROWS)
+                want = ASW_FLUXCAT_MAX_ROWS;
+            struct asw_fluxcat_row *v = realloc(cat->rows, want * sizeof *v);
+            if (!v)
+                return asw_err_set(err, ASW_ENOMEM, "fluxcat", "out of memory");
+            cat->rows = v;
+            cat->cap = want;
+        }
+        cat->rows[cat->n++] = r;
     }
     if (nh < 0)
         return asw_err_set(err, ASW_EPARSE, "fluxcat", "flux.csv: empty");
@@ -201,5 +208,5 @@ void asw_fluxcat_free(struct asw_fluxcat *cat)
         return;
     free(cat->rows);
     cat->rows = NULL;
-    cat->n = 0;
+    cat->n = cat->cap = 0;
 }

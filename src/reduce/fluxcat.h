@@ -26,6 +26,7 @@ struct asw_fluxcat_row {
 struct asw_fluxcat {
     struct asw_fluxcat_row *rows; /* owned */
     size_t n;
+    size_t cap; /* allocated rows */
 };
 
 /*

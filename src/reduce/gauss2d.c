@@ -204,7 +204,8 @@ static int sandwich(const struct asw_gfit_in *in, const gsl_vector *par,
         for (long x = in->bx0; x <= in->bx1; x++) {
             if (isnan(row[x]))
                 continue;
-            size_t i = (size_t)(y - in->by0) * (size_t)bw + (size_t)(x - in->bx0);
+            size_t i =
+                (size_t)(y - in->by0) * (size_t)bw + (size_t)(x - in->bx0);
             double dx = x - x0, dy = y - y0;
             double u = l1 * dx + l2 * dy, w = l3 * dy;
             double e = exp(-0.5 * (u * u + w * w)), mm = A * e;
@@ -231,8 +232,10 @@ static int sandwich(const struct asw_gfit_in *in, const gsl_vector *par,
                 continue;
             for (size_t c = 0; c < p; c++)
                 acc[c] = 0;
-            long v0 = y - ky < 0 ? -y : -ky, v1 = y + ky >= bh ? bh - 1 - y : ky;
-            long u0 = x - kx < 0 ? -x : -kx, u1 = x + kx >= bw ? bw - 1 - x : kx;
+            long v0 = y - ky < 0 ? -y : -ky,
+                 v1 = y + ky >= bh ? bh - 1 - y : ky;
+            long u0 = x - kx < 0 ? -x : -kx,
+                 u1 = x + kx >= bw ? bw - 1 - x : kx;
             for (long v = v0; v <= v1; v++) {
                 const double *rr = rho + (v + ky) * kw + kx;
                 size_t jrow = (size_t)(y + v) * (size_t)bw;
@@ -282,8 +285,8 @@ int asw_gauss2d_fit(const struct asw_gfit_in *in, struct asw_gfit *out,
     /* GSL's default handler aborts; errors come back as status codes. */
     gsl_set_error_handler_off();
     size_t p = in->background ? 7 : 6;
-    size_t cap = (size_t)(in->bx1 - in->bx0 + 1) *
-                 (size_t)(in->by1 - in->by0 + 1);
+    size_t cap =
+        (size_t)(in->bx1 - in->bx0 + 1) * (size_t)(in->by1 - in->by0 + 1);
     if (in->bx0 < 0 || in->bx1 >= in->nx || in->by0 < in->y_lo ||
         in->by1 >= in->y_lo + in->nrows || in->bx1 < in->bx0 ||
         in->by1 < in->by0)
@@ -321,10 +324,14 @@ int asw_gauss2d_fit(const struct asw_gfit_in *in, struct asw_gfit *out,
         goto out;
     }
     struct fitdata fd = {xs, ys, vs, n, in->background};
-    gsl_multifit_nlinear_fdf fdf = {
-        .f = model_f, .df = model_df, .fvv = NULL, .n = n, .p = p,
-        .params = &fd};
-    gsl_multifit_nlinear_parameters fp = gsl_multifit_nlinear_default_parameters();
+    gsl_multifit_nlinear_fdf fdf = {.f = model_f,
+                                    .df = model_df,
+                                    .fvv = NULL,
+                                    .n = n,
+                                    .p = p,
+                                    .params = &fd};
+    gsl_multifit_nlinear_parameters fp =
+        gsl_multifit_nlinear_default_parameters();
     w = gsl_multifit_nlinear_alloc(gsl_multifit_nlinear_trust, &fp, n, p);
     x = gsl_vector_alloc(p);
     if (!w || !x) {
@@ -352,8 +359,7 @@ int asw_gauss2d_fit(const struct asw_gfit_in *in, struct asw_gfit *out,
     out->iterations = (int)gsl_multifit_nlinear_niter(w);
     if (st != GSL_SUCCESS) {
         rc = asw_err_set(err, ASW_EINVAL, "reduce",
-                         "Gaussian fit did not converge: %s",
-                         gsl_strerror(st));
+                         "Gaussian fit did not converge: %s", gsl_strerror(st));
         goto out;
     }
     double L1 = gsl_vector_get(r, 3), L2 = gsl_vector_get(r, 4);
@@ -377,8 +383,7 @@ int asw_gauss2d_fit(const struct asw_gfit_in *in, struct asw_gfit *out,
                          "Gaussian fit gave a degenerate ellipse");
         goto out;
     }
-    if (in->sigma > 0 &&
-        sandwich(in, r, p, out) == ASW_ENOMEM)
+    if (in->sigma > 0 && sandwich(in, r, p, out) == ASW_ENOMEM)
         rc = asw_err_set(err, ASW_ENOMEM, "reduce", "out of memory");
 out:
     gsl_multifit_nlinear_free(w);
@@ -417,8 +422,8 @@ void asw_condon_errors(double amp, double sigma, const struct asw_shape *fit,
     e->north = sqrt(eM * eM * ct * ct + em * em * st * st);
     /* Flux = A M m / (b_M b_m): the amplitude and width errors are
      * correlated in correlated noise (Condon et al. 1998, eq. 36). */
-    e->flux_rel = sqrt(e->amp * e->amp / (amp * amp) +
-                       tn2 / (M * m) *
-                           (e->maj * e->maj / (M * M) +
-                            e->min * e->min / (m * m)));
+    e->flux_rel =
+        sqrt(e->amp * e->amp / (amp * amp) +
+             tn2 / (M * m) *
+                 (e->maj * e->maj / (M * M) + e->min * e->min / (m * m)));
 }

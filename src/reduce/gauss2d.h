@@ -56,8 +56,15 @@ struct asw_gfit_in {
 };
 
 /* Parameter order of asw_gfit.pcov. */
-enum { ASW_GP_AMP, ASW_GP_X0, ASW_GP_Y0, ASW_GP_L1, ASW_GP_L2, ASW_GP_L3,
-       ASW_GP_BG };
+enum {
+    ASW_GP_AMP,
+    ASW_GP_X0,
+    ASW_GP_Y0,
+    ASW_GP_L1,
+    ASW_GP_L2,
+    ASW_GP_L3,
+    ASW_GP_BG
+};
 
 struct asw_gfit {
     double amp, x0, y0, bg; /* bg is 0 unless fitted */

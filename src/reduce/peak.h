@@ -17,8 +17,8 @@
  * an edge, next to a non-positive or blank pixel, or when the quadratic
  * has no maximum within one pixel.
  */
-void asw_peak_refine(const float *data, long nx, long y_lo, long nrows,
-                     long ix, long iy, double *peak, double *x, double *y);
+void asw_peak_refine(const float *data, long nx, long y_lo, long nrows, long ix,
+                     long iy, double *peak, double *x, double *y);
 
 /* The median of v[0..n) (v is reordered; the mean of the two middle
  * values for even n). NAN for n = 0. */

@@ -48,8 +48,7 @@ int asw_sed_fit(const struct asw_sed_point *pts, size_t n, double scatter,
         band = (band == -2 || band == b) ? b : -1;
     }
     if (!(lnu_max > lnu_min)) {
-        rc = asw_err_set(err, ASW_EINVAL, "sed",
-                         "all points at one frequency");
+        rc = asw_err_set(err, ASW_EINVAL, "sed", "all points at one frequency");
         goto out;
     }
     /* Centre on the weighted mean ln nu: the intercept and slope are then

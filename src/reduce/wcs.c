@@ -10,8 +10,7 @@
 
 void asw_wcs_set(struct asw_wcs *w, const char *ctype1, const double crval[2],
                  const double crpix[2], const double cdelt[2],
-                 const double pc[2][2], const double cd[2][2],
-                 double lonpole)
+                 const double pc[2][2], const double cd[2][2], double lonpole)
 {
     memset(w, 0, sizeof *w);
     size_t n = ctype1 ? strlen(ctype1) : 0;
@@ -67,8 +66,8 @@ int asw_wcs_pix2world(const struct asw_wcs *w, double x, double y,
         sd = 1.0;
     if (sd < -1.0)
         sd = -1.0;
-    double a = ap + atan2(-ct * sin(dphi),
-                          st * cos(dp) - ct * sin(dp) * cos(dphi));
+    double a =
+        ap + atan2(-ct * sin(dphi), st * cos(dp) - ct * sin(dp) * cos(dphi));
     double ra = fmod(a * R2D, 360.0);
     if (ra < 0)
         ra += 360.0;

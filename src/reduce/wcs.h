@@ -14,11 +14,11 @@ enum asw_proj {
 };
 
 struct asw_wcs {
-    int proj;          /* enum asw_proj */
-    double crval[2];   /* RA, Dec of the reference pixel, deg */
-    double crpix[2];   /* 1-based reference pixel */
-    double cd[2][2];   /* deg per pixel: (x, y)_world = cd (p - crpix) */
-    double lonpole;    /* native longitude of the celestial pole, deg */
+    int proj;        /* enum asw_proj */
+    double crval[2]; /* RA, Dec of the reference pixel, deg */
+    double crpix[2]; /* 1-based reference pixel */
+    double cd[2][2]; /* deg per pixel: (x, y)_world = cd (p - crpix) */
+    double lonpole;  /* native longitude of the celestial pole, deg */
 };
 
 /*
@@ -28,8 +28,7 @@ struct asw_wcs {
  */
 void asw_wcs_set(struct asw_wcs *w, const char *ctype1, const double crval[2],
                  const double crpix[2], const double cdelt[2],
-                 const double pc[2][2], const double cd[2][2],
-                 double lonpole);
+                 const double pc[2][2], const double cd[2][2], double lonpole);
 
 /*
  * World coordinates of the 0-based pixel (x, y). Returns 0, or ASW_EINVAL

@@ -13,7 +13,7 @@
  *      unit redone (its old rows compacted away);
  *   5. bytes per row of the file and of the journal.
  *
- * usage: bench_catalogue [--rows N] [--dir DIR] [--fsync-results N]
+ * usage: bench_catalogue [--rows N] [--dir DIR] [--fsync-results N] [--keep]
  * Rows are synthetic but shaped like real ones: measured values are noisy
  * doubles (incompressible mantissas), unmeasured columns NaN, names and
  * file names as the archive has them. Not a test: prints a table.
@@ -38,6 +38,15 @@ static double now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* CPU seconds of this process: on a shared, loaded machine the wall time
+ * says how busy it is, this says what the code costs. */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -181,28 +190,38 @@ static double put_results(struct asw_cat *c, size_t first, size_t n_results,
 
 static void rm_catalogue(const char *p)
 {
-    char j[1100];
+    char j[1200];
     unlink(p);
     snprintf(j, sizeof j, "%s.journal", p);
     unlink(j);
 }
 
-static void print_ckpt(const char *what, const struct asw_cat_stats *st)
+/* A checkpoint of c, timed: wall (by step) and CPU. */
+static void timed_checkpoint(struct asw_cat *c, const char *what)
 {
-    printf("| %s | %.3f s | copy %.3f, apply %.3f, /sources %.3f, commit "
-           "(close, fsync, rename) %.3f |\n",
-           what, st->last_checkpoint_s, st->last_copy_s, st->last_apply_s,
-           st->last_sources_s, st->last_commit_s);
+    struct asw_err err = {0};
+    struct asw_cat_stats st;
+    double cpu = cpu_now();
+    if (asw_cat_checkpoint(c, &err))
+        die("checkpoint", &err);
+    cpu = cpu_now() - cpu;
+    asw_cat_get_stats(c, &st);
+    printf("| %s | %.3f s (CPU %.3f s): copy %.3f, apply %.3f, /sources "
+           "%.3f, commit (close, fsync, rename) %.3f |\n",
+           what, st.last_checkpoint_s, cpu, st.last_copy_s, st.last_apply_s,
+           st.last_sources_s, st.last_commit_s);
 }
 
 int main(int argc, char **argv)
 {
     size_t rows = 1000000, fsync_results = 2000;
+    int keep = 0;
     char dir[1024] = "";
     static const struct option opts[] = {
         {"rows", required_argument, 0, 'n'},
         {"dir", required_argument, 0, 'd'},
         {"fsync-results", required_argument, 0, 'f'},
+        {"keep", no_argument, 0, 'k'},
         {0, 0, 0, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "n:d:f:", opts, NULL)) != -1) {
@@ -212,9 +231,11 @@ int main(int argc, char **argv)
             snprintf(dir, sizeof dir, "%s", optarg);
         else if (o == 'f')
             fsync_results = strtoul(optarg, NULL, 10);
+        else if (o == 'k')
+            keep = 1;
         else {
             fprintf(stderr, "usage: bench_catalogue [--rows N] [--dir DIR] "
-                            "[--fsync-results N]\n");
+                            "[--fsync-results N] [--keep]\n");
             return 1;
         }
     }
@@ -242,7 +263,7 @@ int main(int argc, char **argv)
     hid_t ds = cat_h5_create_table(f, cat_tables[T_IMAGES], &err);
     hid_t mt = cat_h5_type(cat_tables[T_IMAGES], 0);
     hsize_t n = 0;
-    double busy = 0;
+    double busy = 0, busy_cpu = 0;
     char uid[64];
     for (size_t done = 0; done < rows;) {
         size_t k = rows - done < 16384 ? rows - done : 16384;
@@ -251,26 +272,83 @@ int main(int argc, char **argv)
             unit_id(uid, sizeof uid, u);
             make_row(&buf[i], uid, u, (done + i) % 20);
         }
-        double t = now();
+        double t = now(), tc = cpu_now();
         if (cat_h5_append(ds, mt, &n, buf, k) < 0)
             die("raw append", NULL);
         busy += now() - t;
+        busy_cpu += cpu_now() - tc;
         done += k;
     }
-    double t = now();
+    double t = now(), t_cpu = cpu_now();
     H5Tclose(mt);
     H5Dclose(ds);
     H5Fclose(f);
     busy += now() - t;
+    busy_cpu += cpu_now() - t_cpu;
     off_t raw_bytes = 0;
     file_mb(p, &raw_bytes);
     printf("| measurement | figure |\n|---|---|\n");
     printf("| raw batch appends (HDF5 only, 16384-row batches) | %.0f rows/s "
-           "(%.2f s) |\n",
-           (double)rows / busy, busy);
+           "(%.2f s); %.0f rows per CPU-second |\n",
+           (double)rows / busy, busy, (double)rows / busy_cpu);
     printf("| file bytes per /images row | %.1f (in memory %zu) |\n",
            (double)raw_bytes / (double)rows, sizeof(struct asw_image));
     unlink(p);
+
+    /* 1b. The filter settings, on 200,000 rows: CPU per row and size. */
+    static const int filters[][2] = {{1, 1}, {1, 4}, {0, 1}, {0, 4}, {1, -1}};
+    for (size_t q = 0; q < NELEM(filters); q++) {
+        size_t nrows = rows < 200000 ? rows : 200000;
+        snprintf(p, sizeof p, "%s/filters.h5", dir);
+        f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+        hid_t ft = cat_h5_type(cat_tables[T_IMAGES], 1);
+        hsize_t d0 = 0, mx = H5S_UNLIMITED, ch = CAT_CHUNK_ROWS;
+        hid_t sp = H5Screate_simple(1, &d0, &mx);
+        hid_t dc = H5Pcreate(H5P_DATASET_CREATE);
+        H5Pset_chunk(dc, 1, &ch);
+        if (filters[q][0])
+            H5Pset_shuffle(dc);
+        if (filters[q][1] >= 0)
+            H5Pset_deflate(dc, (unsigned)filters[q][1]);
+        ds = H5Dcreate2(f, "images", ft, sp, H5P_DEFAULT, dc, H5P_DEFAULT);
+        mt = cat_h5_type(cat_tables[T_IMAGES], 0);
+        n = 0;
+        busy_cpu = 0;
+        rng = 0x9e3779b97f4a7c15ull;
+        for (size_t done = 0; done < nrows;) {
+            size_t k = nrows - done < 16384 ? nrows - done : 16384;
+            for (size_t i = 0; i < k; i++) {
+                size_t u = (done + i) / 20;
+                unit_id(uid, sizeof uid, u);
+                make_row(&buf[i], uid, u, (done + i) % 20);
+            }
+            t_cpu = cpu_now();
+            cat_h5_append(ds, mt, &n, buf, k);
+            busy_cpu += cpu_now() - t_cpu;
+            done += k;
+        }
+        t_cpu = cpu_now();
+        H5Dclose(ds);
+        H5Fclose(f);
+        busy_cpu += cpu_now() - t_cpu;
+        H5Tclose(mt);
+        H5Tclose(ft);
+        H5Sclose(sp);
+        H5Pclose(dc);
+        off_t fb = 0;
+        file_mb(p, &fb);
+        char what[64];
+        if (filters[q][1] >= 0)
+            snprintf(what, sizeof what, "%sdeflate %d",
+                     filters[q][0] ? "shuffle + " : "", filters[q][1]);
+        else
+            snprintf(what, sizeof what, "shuffle, no deflate");
+        printf("| filters: %s%s | %.0f rows per CPU-second, %.1f bytes/row "
+               "|\n",
+               what, q == 0 ? " (the catalogue's)" : "",
+               (double)nrows / busy_cpu, (double)fb / (double)nrows);
+        unlink(p);
+    }
 
     /* 2. The per-result path, journal fsync off: all rows. */
     size_t per[2] = {10, 100};
@@ -280,20 +358,26 @@ int main(int argc, char **argv)
         snprintf(p, sizeof p, "%s/cat%zu.h5", dir, k);
         rm_catalogue(p);
         struct asw_cat *c = open_cat(p, 0, 1e9);
+        double cp = cpu_now();
         double tp = put_results(c, 0, nres, k, buf);
+        cp = cpu_now() - cp; /* includes making the rows: an upper bound */
         asw_cat_get_stats(c, &st);
         double jb = (double)st.journal_bytes;
         t = now();
+        double cc = cpu_now();
         if (asw_cat_close(c, &err))
             die("close", &err);
         double tc = now() - t;
+        cc = cpu_now() - cc;
         printf("| per result, %zu rows/result, journal, no fsync | %.0f "
-               "rows/s (%zu results in %.2f s); journal %.0f bytes/row |\n",
-               k, (double)(nres * k) / tp, nres, tp, jb / (double)(nres * k));
+               "rows/s (%zu results in %.2f s; > %.0f rows per CPU-second); "
+               "journal %.0f bytes/row |\n",
+               k, (double)(nres * k) / tp, nres, tp, (double)(nres * k) / cp,
+               jb / (double)(nres * k));
         printf("| checkpoint applying those %zu rows (batched appends + "
-               "/sources + copy + fsync) | %.2f s = %.0f rows/s; end to end "
-               "%.0f rows/s |\n",
-               nres * k, tc, (double)(nres * k) / tc,
+               "/sources + copy + fsync) | %.2f s = %.0f rows/s (%.0f rows "
+               "per CPU-second); end to end %.0f rows/s |\n",
+               nres * k, tc, (double)(nres * k) / tc, (double)(nres * k) / cc,
                (double)(nres * k) / (tp + tc));
         off_t b = 0;
         file_mb(p, &b);
@@ -321,12 +405,13 @@ int main(int argc, char **argv)
     size_t k = per[0], nres = rows / k;
     snprintf(p, sizeof p, "%s/cat%zu.h5", dir, k);
     for (int cold = 0; cold < 2; cold++) {
-        double best_open = 1e9, best_all = 1e9;
+        double best_open = 1e9, best_all = 1e9, best_cpu = 1e9;
         for (int rep = 0; rep < 3; rep++) {
             if (cold)
                 drop_cache(p);
             struct asw_cat *c = NULL;
             t = now();
+            double cpu = cpu_now();
             if (asw_cat_open(p, 0, &c, &err))
                 die("reopen", &err);
             double to = now() - t;
@@ -338,6 +423,8 @@ int main(int argc, char **argv)
                         s == ASW_ST_DONE;
             }
             double ta = now() - t;
+            cpu = cpu_now() - cpu;
+            best_cpu = cpu < best_cpu ? cpu : best_cpu;
             if (done != nres)
                 die("resume: units missing", NULL);
             asw_cat_close(c, &err);
@@ -345,8 +432,10 @@ int main(int argc, char **argv)
             best_all = ta < best_all ? ta : best_all;
         }
         printf("| open + resume, %zu rows, %zu units, %s page cache (best of "
-               "3) | open %.3f s, + status of every unit %.3f s |\n",
-               rows, nres, cold ? "cold" : "warm", best_open, best_all);
+               "3) | open %.3f s, + status of every unit %.3f s (CPU %.3f "
+               "s) |\n",
+               rows, nres, cold ? "cold" : "warm", best_open, best_all,
+               best_cpu);
     }
     /* ... with a journal of 1000 results (10,000 rows) pending: a writer
      * child stores them and dies without a checkpoint. */
@@ -370,38 +459,33 @@ int main(int argc, char **argv)
         printf("| open with a journal of 1,000 results (10,000 rows) "
                "pending | %.3f s (%zu records replayed into the index) |\n",
                to, st.pending);
-        t = now();
+        timed_checkpoint(c, "checkpoint of those 1,000 results (first of "
+                            "the writer: /sources reads /images)");
         asw_cat_close(c, &err);
-        printf("| close: checkpoint of those, on a %zu-row catalogue | %.3f "
-               "s |\n",
-               rows + 10000, now() - t);
     }
 
     /* 4. Checkpoints of the big catalogue: a new result; a redone unit. */
     {
         struct asw_cat *c = open_cat(p, 1, 1e9);
         put_results(c, nres + 5000, 1, 100, buf);
-        if (asw_cat_checkpoint(c, &err))
-            die("checkpoint", &err);
-        asw_cat_get_stats(c, &st);
-        print_ckpt("checkpoint after one new result (100 rows)", &st);
+        timed_checkpoint(c, "first checkpoint of a writer, one new result "
+                            "(100 rows; /sources reads /images once)");
+        put_results(c, nres + 5001, 1, 100, buf);
+        timed_checkpoint(c, "later checkpoint, one new result (100 rows)");
         put_results(c, 17, 1, 10, buf); /* unit 17 again: compaction */
-        if (asw_cat_checkpoint(c, &err))
-            die("checkpoint", &err);
-        asw_cat_get_stats(c, &st);
-        print_ckpt("checkpoint after one unit redone (its rows compacted "
-                   "away)",
-                   &st);
+        timed_checkpoint(c, "checkpoint after a unit near the start redone "
+                            "(the rows after it move up)");
         asw_cat_close(c, &err);
     }
     off_t b = 0;
     file_mb(p, &b);
     printf("| final file | %.1f MB |\n", (double)b / 1e6);
-    for (int q = 0; q < 2; q++) {
+    for (int q = 0; q < 2 && !keep; q++) {
         snprintf(p, sizeof p, "%s/cat%zu.h5", dir, per[q]);
         rm_catalogue(p);
     }
-    rmdir(dir);
+    if (!keep)
+        rmdir(dir);
     free(buf);
     return 0;
 }

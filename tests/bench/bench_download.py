@@ -2,17 +2,19 @@
 """The measuring half of bench_download.sh (see there for the setup).
 
 For each scenario it starts the archive simulator, runs every tool
-BENCH_REPEAT times, interleaved (tool A, B, C, A, B, C, ...) so that a
-noisy neighbour hurts all of them alike, and prints a Markdown table of
-the medians: wall time, rate, ratios within the run, and CPU seconds per
-GB of the client (getrusage of the child) and of the simulator (its
-/proc/<pid>/stat). Before each run the previous output is removed and
-`sync` runs (untimed), so that no run pays for another's writeback; the
-source file stays in the page cache. Every download is checked (size,
+BENCH_REPEAT times, interleaved and in a different (seeded) order each
+round, so that a noisy neighbour or a slow moment hurts all tools alike,
+and prints a Markdown table: median and best wall time, rate and ratios
+(of the medians) within the run, and CPU seconds per GB of the client
+(getrusage of the child) and of the simulator (its /proc/<pid>/stat).
+Before each run the previous output is removed, `sync` runs and a short
+pause follows (untimed), so that no run pays for another's writeback;
+the source file stays in the page cache. Every download is checked (size,
 then cmp) and every extraction (the bytes of the extracted files).
 """
 import argparse
 import os
+import random
 import resource
 import shutil
 import statistics
@@ -97,6 +99,7 @@ def clean(out):
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     subprocess.run(["sync"])
+    time.sleep(0.5)
 
 
 def tree_bytes(d):
@@ -195,8 +198,12 @@ def main():
             rows = [r for r in rows if r[1] != "local" and
                     not r[0].startswith("tar ")]
         res = {r[0]: [] for r in rows}
+        rng = random.Random(4)
         for rep in range(reps):
-            for name, kind, cmd, outfile in rows:
+            order = list(rows)
+            if rep:
+                rng.shuffle(order)
+            for name, kind, cmd, outfile in order:
                 clean(out)
                 s0 = sim.cpu_s()
                 wall, cpu, rc = timed(cmd)
@@ -229,15 +236,17 @@ def main():
                            "before each response)" if capped else
                            " (loopback)"))
         print()
-        print("| tool | wall s | MB/s | x %s | client CPU s/GB | "
-              "sim CPU s/GB | runs (s) |" % ref)
-        print("|---|---|---|---|---|---|---|")
+        print("| tool | wall s, median | best | MB/s | x %s | client CPU "
+              "s/GB | sim CPU s/GB | runs (s) |" % ref)
+        print("|---|---|---|---|---|---|---|---|")
         for name, kind, _, _ in rows:
             w = med(name, 0)
+            ok = [r[0] for r in res[name] if r[3]]
+            best = min(ok) if ok else float("nan")
             runs = " ".join("%.2f%s" % (r[0], "" if r[3] else "!")
                             for r in res[name])
-            print("| %s | %.2f | %.0f | %.2f | %.2f | %.2f | %s |" % (
-                name, w, size / 1e6 / w, w / ref_t, med(name, 1) / gb,
+            print("| %s | %.2f | %.2f | %.0f | %.2f | %.2f | %.2f | %s |" % (
+                name, w, best, size / 1e6 / w, w / ref_t, med(name, 1) / gb,
                 med(name, 2) / gb, runs))
         print()
         sys.stdout.flush()

@@ -5,7 +5,7 @@ archive raw tar (ALMA layout), with its truth.
 Run with the CASA venv's python (docs/casa.md). The EB has >= 8 12-m
 antennas taken from casadata's ALMA configuration, 4 spectral windows in
 Band 3 (spw 0 narrow, 48 channels, for the absorption line; spws 1-3 wide,
-8 channels each), a bandpass/flux calibrator and a phase calibrator of known
+4 channels each), a bandpass/flux calibrator and a phase calibrator of known
 flux and spectral index, a science target, optionally a check source and
 extra calibrator fields with hostile names, scan intents in the STATE table,
 thermal noise that scales with channel width, optional antenna gain errors
@@ -52,8 +52,8 @@ SIGMA_REF_JY = 0.02
 SIGMA_REF_BW_HZ = 250e6
 
 # Spectral windows: (centre or None for the line spw, nchan, width Hz).
-SPWS = [(None, 48, 325.5208333e3), (92.0e9, 8, 250e6),
-        (102.0e9, 8, 250e6), (104.0e9, 8, 250e6)]
+SPWS = [(None, 48, 325.5208333e3), (92.0e9, 4, 500e6),
+        (102.0e9, 4, 500e6), (104.0e9, 4, 500e6)]
 
 HOSTILE = [
     "J0000+0000'); import os; os.system('touch {m}-sq')",
@@ -186,8 +186,17 @@ def run(args, work):
     tb = casatools.table()
 
     x, y, z, d, pads = read_cfg(casatools.ctsys.resolve(ANTENNA_CFG))
-    # A compact subset spread over the array: every 4th pad.
-    sel = list(range(0, len(x), max(1, len(x) // args.nant)))[:args.nant]
+    # A centrally condensed subset, as ALMA's configurations are: the
+    # innermost 70 % of the antennas and the rest spread over the outer
+    # pads (natural and Briggs weighting then give clearly different beams).
+    r = np.hypot(np.array(x) - np.mean(x), np.array(y) - np.mean(y))
+    order = list(np.argsort(r))
+    n_in = max(2, int(round(0.7 * args.nant)))
+    n_out = args.nant - n_in
+    outer = order[n_in:]
+    sel = order[:n_in] + [outer[int(k)] for k in
+                          np.linspace(len(outer) - 1, 0, n_out, endpoint=False)]
+    sel = sorted(int(i) for i in sel)
     x = [x[i] for i in sel]
     y = [y[i] for i in sel]
     z = [z[i] for i in sel]

@@ -2,7 +2,7 @@
  * spawn_mpi.c - an MPI rank starts an MPI job of its own, as the casa
  * backend starts mpicasa: every rank of `mpirun -n 2 spawn_mpi CHILD` runs
  * `mpirun -n 2 CHILD` through jobs/spawn.c with the environment scrubbed of
- * its launcher's OMPI_*/PMIX_* variables, and checks that the child job
+ * its launcher's OMPI_ and PMIX_ variables, and checks that the child job
  * reports two ranks of size 2. For comparison it also tries the same
  * launch with the rank's own environment (reported, not asserted: Open MPI
  * may refuse or hang there, which is why the scrubbing exists).
@@ -37,8 +37,8 @@ static int launch(const char *child, const char *dir, int rank, int scrub,
     char out[1024];
     snprintf(out, sizeof out, "%s/child-%d-%s.out", dir, rank,
              scrub ? "scrubbed" : "inherited");
-    char *argv[] = {"mpirun", "-n", "2", "--oversubscribe", (char *)child,
-                    NULL};
+    char *argv[] = {"mpirun",          "-n",          "2",
+                    "--oversubscribe", (char *)child, NULL};
     struct asw_env env;
     if (asw_env_init(&env, NULL, scrub))
         return -1;
@@ -52,7 +52,7 @@ static int launch(const char *child, const char *dir, int rank, int scrub,
     int rc = asw_spawn_run(&o, &r, &err);
     asw_env_free(&env);
     if (rc) {
-        snprintf(how, how_n, "not started: %s", err.msg);
+        snprintf(how, how_n, "not started: %.200s", err.msg);
         return 0;
     }
     asw_spawn_describe(&r, &o, how, how_n);
@@ -74,8 +74,8 @@ int main(int argc, char **argv)
     }
     const char *dir = argc > 2 ? argv[2] : "/tmp";
     /* The parent job really is an Open MPI job: its variables are there. */
-    int had_ompi = getenv("OMPI_COMM_WORLD_SIZE") != NULL ||
-                   getenv("PMIX_RANK") != NULL;
+    int had_ompi =
+        getenv("OMPI_COMM_WORLD_SIZE") != NULL || getenv("PMIX_RANK") != NULL;
     char how[256], how2[256];
     int ok = launch(argv[1], dir, rank, 1, 120, how, sizeof how);
     printf("rank %d/%d: scrubbed environment: %d child ranks of size 2 (%s)\n",

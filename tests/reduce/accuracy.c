@@ -229,8 +229,7 @@ static int run_flux(int n, unsigned long seed)
           0.01);
     double ps = stdev(&pull);
     check(ps >= 0.9 && ps <= 1.1, "flux pull std", ps, 0.9, 1.1);
-    check(fabs(mean(&pull)) < 0.15, "flux pull mean", mean(&pull), -0.15,
-          0.15);
+    check(fabs(mean(&pull)) < 0.15, "flux pull mean", mean(&pull), -0.15, 0.15);
     free(img);
     free(pb);
     synth_rng_free(r);
@@ -255,7 +254,8 @@ static int run_alpha(int n, unsigned long seed)
         double bmin0 = 1.0, bmaj0 = bmin0 / synth_uniform(r, 0.6, 1.0);
         double bpa = synth_uniform(r, -90, 90);
         double cell = bmin0 * nu[0] / nu[3] / 5.0;
-        double dx = synth_uniform(r, -0.5, 0.5), dy = synth_uniform(r, -0.5, 0.5);
+        double dx = synth_uniform(r, -0.5, 0.5),
+               dy = synth_uniform(r, -0.5, 0.5);
         int use_pb = synth_uniform(r, 0, 1) < 0.5;
         double pbf = synth_uniform(r, 10, 30) * bmaj0;
         double smin = INFINITY;
@@ -289,8 +289,8 @@ static int run_alpha(int n, unsigned long seed)
                 break;
             }
             min_snr = fmin(min_snr, row.snr);
-            pts[k] = (struct asw_sed_point){nu[k], row.flux_jy,
-                                            row.flux_err_jy};
+            pts[k] =
+                (struct asw_sed_point){nu[k], row.flux_jy, row.flux_err_jy};
         }
         struct asw_sed sed;
         asw_sed_init(&sed);
@@ -374,8 +374,7 @@ static size_t reduce_cube(const struct synth_cube *s, float *cube,
     }
     size_t nl = 0;
     if (asw_absorb_analyse(freq, flux, noise, (size_t)s->nchan, NULL, cont,
-                           nout, tau, lines, ASW_ABSORB_MAX_LINES, &nl,
-                           &err)) {
+                           nout, tau, lines, ASW_ABSORB_MAX_LINES, &nl, &err)) {
         fprintf(stderr, "absorb: %s\n", err.msg);
         abort();
     }
@@ -444,14 +443,7 @@ static int run_absorb(int n_false, unsigned long seed)
         push(&noise, nr - 1.0);
         const struct asw_line *m = match(lines, nl, &s.lines[0]);
         aextra += (int)nl - (m != NULL);
-        if (getenv("ASW_DEBUG_EXTRA"))
-            for (size_t q = 0; q < nl; q++)
-                if (&lines[q] != m)
-                    fprintf(stderr, "extra: true c=%.1f w=%.1f depth=%.1f; "
-                            "found %d-%d depth %.1f tau %.3f\n",
-                            s.lines[0].centre_ch, s.lines[0].fwhm_ch, depth,
-                            lines[q].chan_lo, lines[q].chan_hi,
-                            lines[q].depth_sigma, lines[q].tau_peak);
+
         if (!m) {
             amiss++;
             continue;
@@ -481,16 +473,28 @@ static int run_absorb(int n_false, unsigned long seed)
         found += m != NULL;
         bextra += (int)nl - (m != NULL);
     }
-    /* (c) false detections in line-free cubes */
-    if (getenv("ASW_DEBUG_EXTRA"))
-        fprintf(stderr, "phase c\n");
-    int nfalse = 0, cubes_false = 0;
+    /* (c) false detections in line-free cubes, half of them with
+     * Hanning-smoothed (correlated) channels; and lines in those */
+    int nfalse = 0, cubes_false = 0, hfalse = 0, nh = n_false / 2;
     for (int i = 0; i < n_false; i++) {
         struct synth_cube s;
         random_cube(r, &s);
+        s.hanning = i < nh;
         size_t nl = reduce_cube(&s, cube, lines, NULL);
         nfalse += (int)nl;
         cubes_false += nl > 0;
+        hfalse += s.hanning ? (int)nl : 0;
+    }
+    int hfound = 0, nhl = nb / 2;
+    for (int i = 0; i < nhl; i++) {
+        struct synth_cube s;
+        random_cube(r, &s);
+        s.hanning = 1;
+        /* 7 sigma of the smoothed channel noise, sqrt(3/8) of the raw */
+        add_line(r, &s, 7.0 * sqrt(0.375));
+        s.lines[0].fwhm_ch = fmax(s.lines[0].fwhm_ch, 2.5);
+        size_t nl = reduce_cube(&s, cube, lines, NULL);
+        hfound += match(lines, nl, &s.lines[0]) != NULL;
     }
     printf("absorption: 32x32x%d cubes, beam 2.6-3.4 px, continuum/noise "
            "100-400 per channel, line FWHM 2-8 channels\n",
@@ -502,18 +506,21 @@ static int run_absorb(int n_false, unsigned long seed)
            100 * pctl(&trel, 0.95), 100 * pctl(&trel, 1.0));
     printf("      depth 10-15 sigma (n=%zu): median %.2f%%, 90%% %.2f%%; "
            "tau pull std %.3f; HCO+ identified %d, |dv| max %.3f channels\n",
-           t10.n, 100 * pctl(&t10, 0.5), 100 * pctl(&t10, 0.9),
-           stdev(&tpull), id_ok, pctl(&dv, 1.0));
+           t10.n, 100 * pctl(&t10, 0.5), 100 * pctl(&t10, 0.9), stdev(&tpull),
+           id_ok, pctl(&dv, 1.0));
     printf("      channel noise / true: mean %+.2f%% std %.2f%%\n",
            100 * mean(&noise), 100 * stdev(&noise));
-    printf("  (b) %d lines of depth 7 sigma: %d found (%.1f%%), %d extra\n",
-           nb, found, 100.0 * found / nb, bextra);
-    printf("  (c) %d line-free cubes: %d false features in %d cubes\n",
-           n_false, nfalse, cubes_false);
+    printf("  (b) %d lines of depth 7 sigma: %d found (%.1f%%), %d extra\n", nb,
+           found, 100.0 * found / nb, bextra);
+    printf("  (c) %d line-free cubes: %d false features in %d cubes (%d in "
+           "the %d Hanning-smoothed ones)\n",
+           n_false, nfalse, cubes_false, hfalse, nh);
+    printf("  (d) %d lines of depth 7 sigma in Hanning-smoothed cubes: %d "
+           "found (%.1f%%)\n",
+           nhl, hfound, 100.0 * hfound / nhl);
     check(amiss == 0, "(a) lines >= 10 sigma missed", amiss, 0, 0);
-    check(pctl(&trel, 0.9) <= 0.10,
-          "(a) 90th percentile |tau_peak/true - 1|", pctl(&trel, 0.9), 0,
-          0.10);
+    check(pctl(&trel, 0.9) <= 0.10, "(a) 90th percentile |tau_peak/true - 1|",
+          pctl(&trel, 0.9), 0, 0.10);
     check(pctl(&trel, 0.5) <= 0.05, "(a) median |tau_peak/true - 1|",
           pctl(&trel, 0.5), 0, 0.05);
     check((double)found / nb >= 0.95, "(b) completeness at 7 sigma",
@@ -521,6 +528,14 @@ static int run_absorb(int n_false, unsigned long seed)
     check(nfalse * 1000.0 / n_false <= 1.0,
           "(c) false detections per 1000 line-free cubes",
           nfalse * 1000.0 / n_false, 0, 1);
+    /* Correlated channels make a 7-sigma-per-channel line less
+     * significant: a regression guard, not the acceptance figure. */
+    check((double)hfound / nhl >= 0.85,
+          "(d) completeness at 7 sigma, Hanning-smoothed", (double)hfound / nhl,
+          0.85, 1);
+    check(hfalse * 1000.0 / (nh > 0 ? nh : 1) <= 1.0,
+          "(d) false per 1000 Hanning-smoothed line-free cubes",
+          hfalse * 1000.0 / (nh > 0 ? nh : 1), 0, 1);
     free(cube);
     synth_rng_free(r);
     return 0;

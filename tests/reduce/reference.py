@@ -16,7 +16,7 @@ PB is known, PB-corrected at the fitted position.
 For cubes (more than one channel) it does the cube reduction the same way:
 the rows within 10 beams, the source on the mean of 16 channels, per
 channel the peak pixel, the beam-weighted aperture and the noise of at most
-4096 annulus pixels, the mean image measured as an image.
+2048 annulus pixels, the mean image measured as an image.
 
 usage: reference.py FITS... [--json OUT]   (prints JSON: one object per file)
 """
@@ -249,8 +249,8 @@ def reduce_cube(hdu, h, idx, spec, w, J, cell, bmaj, bmin, bpa, crpix):
     ann = np.flatnonzero(((r2 <= (F_ANN_CUBE * b) ** 2) &
                           ((xx - bx) ** 2 + (yy - (by + y0)) ** 2 >
                            (F_EXCL * b) ** 2)).ravel())
-    if len(ann) > 4096:
-        ann = ann[::-(-len(ann) // 4096)]
+    if len(ann) > 2048:
+        ann = ann[::-(-len(ann) // 2048)]
     cov = beam_pixel_cov(J, bmaj, bmin, bpa)
     P = np.linalg.inv(cov)
     dx, dy = xx - sx, yy - (sy + y0)

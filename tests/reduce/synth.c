@@ -263,8 +263,8 @@ int synth_cube_plane(const struct synth_cube *s, long k, float *plane,
                 acc += kx[i] * wr[i];
             w->tmp[(size_t)y * wx + x] = acc;
         }
-    double key[5] = {s->bmaj_arcsec, s->bmin_arcsec, s->cell_arcsec,
-                     s->x_pix, s->y_pix};
+    double key[5] = {s->bmaj_arcsec, s->bmin_arcsec, s->cell_arcsec, s->x_pix,
+                     s->y_pix};
     if (memcmp(key, w->key, sizeof key)) {
         double P[3];
         precision(s->bmaj_arcsec, s->bmin_arcsec, 0.0, s->cell_arcsec, P);
@@ -296,5 +296,24 @@ int synth_cube_render(const struct synth_cube *s, float *cube)
     for (long k = 0; k < s->nchan && !rc; k++)
         rc = synth_cube_plane(s, k, cube + (size_t)k * np, w);
     synth_ws_free(w);
+    if (!rc && s->hanning && s->nchan > 2) {
+        float *prev = malloc(np * sizeof *prev),
+              *cur = malloc(np * sizeof *cur);
+        if (!prev || !cur) {
+            free(prev);
+            free(cur);
+            return -1;
+        }
+        memcpy(prev, cube, np * sizeof *prev);
+        for (long k = 1; k + 1 < s->nchan; k++) {
+            float *c = cube + (size_t)k * np, *nx = c + np;
+            memcpy(cur, c, np * sizeof *cur);
+            for (size_t i = 0; i < np; i++)
+                c[i] = 0.25f * prev[i] + 0.5f * cur[i] + 0.25f * nx[i];
+            memcpy(prev, cur, np * sizeof *prev);
+        }
+        free(prev);
+        free(cur);
+    }
     return rc;
 }

@@ -43,9 +43,9 @@ double synth_image_peak(const struct synth_image *s);
 #define SYNTH_MAX_LINES 4
 
 struct synth_line {
-    double tau0;       /* peak optical depth */
-    double centre_ch;  /* fractional channel */
-    double fwhm_ch;    /* FWHM in channels */
+    double tau0;      /* peak optical depth */
+    double centre_ch; /* fractional channel */
+    double fwhm_ch;   /* FWHM in channels */
 };
 
 struct synth_cube {
@@ -53,12 +53,14 @@ struct synth_cube {
     double cell_arcsec;
     double bmaj_arcsec, bmin_arcsec; /* bpa is 0: separable noise kernel */
     double x_pix, y_pix, cx, cy;
-    double cont_jy;   /* continuum flux at channel 0 */
-    double spix;      /* across the band */
+    double cont_jy; /* continuum flux at channel 0 */
+    double spix;    /* across the band */
     double freq0_hz, dfreq_hz;
-    double rms_jy;    /* per-channel noise */
+    double rms_jy; /* per-channel noise */
     int nlines;
     struct synth_line lines[SYNTH_MAX_LINES];
+    int hanning; /* smooth along frequency with (1/4, 1/2, 1/4), as
+                    ALMA's online Hanning smoothing correlates channels */
     unsigned long seed;
 };
 

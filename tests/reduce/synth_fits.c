@@ -47,8 +47,7 @@ struct synth_fits *synth_fits_create(const char *path,
     }
     fits_write_key_str(s->f, "BTYPE", "Intensity", NULL, &st);
     fits_write_key_str(s->f, "OBJECT", m->object, NULL, &st);
-    fits_write_key_str(s->f, "BUNIT", m->bunit, "Brightness (pixel) unit",
-                       &st);
+    fits_write_key_str(s->f, "BUNIT", m->bunit, "Brightness (pixel) unit", &st);
     fits_write_key_str(s->f, "RADESYS", "ICRS", NULL, &st);
     double lonpole = 180.0;
     fits_write_key(s->f, TDOUBLE, "LONPOLE", &lonpole, NULL, &st);
@@ -115,8 +114,8 @@ struct synth_fits *synth_fits_create(const char *path,
 int synth_fits_plane(struct synth_fits *s, long chan, const float *plane)
 {
     long first[4] = {1, 1, chan + 1, 1};
-    fits_write_pix(s->f, TFLOAT, first, (LONGLONG)s->nx * s->ny,
-                   (void *)plane, &s->st);
+    fits_write_pix(s->f, TFLOAT, first, (LONGLONG)s->nx * s->ny, (void *)plane,
+                   &s->st);
     return s->st ? -1 : 0;
 }
 

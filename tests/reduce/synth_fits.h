@@ -12,11 +12,11 @@ struct synth_fits_meta {
     const char *object;
     const char *bunit; /* "Jy/beam"; "" for a primary beam */
     double ra_deg, dec_deg;
-    double cx, cy;     /* 0-based reference pixel */
+    double cx, cy; /* 0-based reference pixel */
     double cell_arcsec;
-    double freq_hz, dfreq_hz; /* first channel, channel width */
+    double freq_hz, dfreq_hz;                 /* first channel, channel width */
     double bmaj_arcsec, bmin_arcsec, bpa_deg; /* NAN: no beam keywords */
-    int beams_table;   /* write a BEAMS table instead of the keywords */
+    int beams_table; /* write a BEAMS table instead of the keywords */
     double mjd;
     int nx, ny, nchan;
 };

@@ -33,8 +33,8 @@ static const char *opt(int argc, char **argv, const char *name,
 }
 
 static int write_image(const char *path, const struct synth_image *s,
-                       const float *data, const char *object,
-                       const char *bunit, double freq_hz)
+                       const float *data, const char *object, const char *bunit,
+                       double freq_hz)
 {
     struct synth_fits_meta m = {
         .object = object,

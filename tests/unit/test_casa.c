@@ -118,8 +118,8 @@ static void quote_round_trip_in_python(void **state)
         char s[1024];
         const char *m = strstr(hostile[i], "MARK");
         if (m)
-            snprintf(s, sizeof s, "%.*s%s%s", (int)(m - hostile[i]),
-                     hostile[i], mark, m + 4);
+            snprintf(s, sizeof s, "%.*s%s%s", (int)(m - hostile[i]), hostile[i],
+                     mark, m + 4);
         else
             snprintf(s, sizeof s, "%s", hostile[i]);
         struct asw_buf lit;
@@ -143,8 +143,8 @@ static void quote_round_trip_in_python(void **state)
         char s[1024];
         const char *m = strstr(hostile[i], "MARK");
         if (m)
-            snprintf(s, sizeof s, "%.*s%s%s", (int)(m - hostile[i]),
-                     hostile[i], mark, m + 4);
+            snprintf(s, sizeof s, "%.*s%s%s", (int)(m - hostile[i]), hostile[i],
+                     mark, m + 4);
         else
             snprintf(s, sizeof s, "%s", hostile[i]);
         assert_true(pos + strlen(s) < len + 1);
@@ -168,9 +168,9 @@ static void quote_rejects_nul_and_bad_utf8(void **state)
     struct asw_err err = {0};
     assert_int_equal(asw_py_quote(&b, "a\0b", 3, &err), ASW_EINVAL);
     assert_non_null(strstr(err.msg, "NUL"));
-    const char *bad[] = {"\xff", "\xc0\xaf", "\xed\xa0\x80",
-                         "\xf4\x90\x80\x80", "\xe4\xb8", "ok\x80",
-                         "\xe0\x80\xaf"};
+    const char *bad[] = {
+        "\xff",     "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+        "\xe4\xb8", "ok\x80",   "\xe0\x80\xaf"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         assert_int_equal(asw_py_quote_str(&b, bad[i], &err), ASW_EINVAL);
         assert_non_null(strstr(err.msg, "UTF-8"));
@@ -179,13 +179,14 @@ static void quote_rejects_nul_and_bad_utf8(void **state)
     assert_string_equal(b.data, "keep");
     /* Exact forms. */
     asw_buf_reset(&b);
-    assert_int_equal(asw_py_quote_str(&b, "a'b\"c\\d\ne\x01\xc3\xa9\xf0\x9f\x98\x80", NULL), 0);
+    assert_int_equal(
+        asw_py_quote_str(&b, "a'b\"c\\d\ne\x01\xc3\xa9\xf0\x9f\x98\x80", NULL),
+        0);
     assert_string_equal(b.data, "'a\\'b\\\"c\\\\d\\ne\\x01\\u00e9\\U0001f600'");
     /* A cap on the buffer fails cleanly. */
     struct asw_buf small;
     asw_buf_init(&small, 8);
-    assert_int_equal(asw_py_quote_str(&small, "0123456789", &err),
-                     ASW_ETOOBIG);
+    assert_int_equal(asw_py_quote_str(&small, "0123456789", &err), ASW_ETOOBIG);
     assert_true(small.len == 0);
     asw_buf_free(&small);
     asw_buf_free(&b);
@@ -261,8 +262,8 @@ static void templates_parse(void **state)
 {
     (void)state;
     static const char *const steps[] = {
-        "version", "import",    "metadata",          "calibrate_builtin",
-        "split",   "image",     "calibrate_restore", "calibrate_generate"};
+        "version", "import", "metadata",          "calibrate_builtin",
+        "split",   "image",  "calibrate_restore", "calibrate_generate"};
     assert_non_null(asw_casa_template_find("common"));
     for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
         struct asw_buf params, script;
@@ -344,8 +345,8 @@ static void geometry_rules(void **state)
     (void)state;
     struct asw_casa_geometry g;
     /* 100 GHz, sigma_uv 80 m (a uniform disk of radius 160 m), 12 m. */
-    assert_int_equal(
-        asw_casa_geometry(100e9, 100e9, 80.0, 12.0, 0.2, 1024, &g), 0);
+    assert_int_equal(asw_casa_geometry(100e9, 100e9, 80.0, 12.0, 0.2, 1024, &g),
+                     0);
     /* 2.3548 / (2 pi 80 / 2.998 mm) = 1.4045e-5 rad = 2.897 arcsec. */
     assert_true(fabs(g.beam_arcsec - 2.897) < 2e-3);
     assert_true(fabs(g.cell_arcsec - 0.57) < 1e-9);
@@ -363,14 +364,14 @@ static void geometry_rules(void **state)
     assert_true(g.cell_arcsec > 0 && g.cell_arcsec < 0.005);
     /* The lowest frequency sets the field, the highest the cell. */
     struct asw_casa_geometry g2;
-    assert_int_equal(
-        asw_casa_geometry(50e9, 100e9, 80.0, 12.0, 0.2, 4096, &g2), 0);
+    assert_int_equal(asw_casa_geometry(50e9, 100e9, 80.0, 12.0, 0.2, 4096, &g2),
+                     0);
     assert_true(fabs(g2.cell_arcsec - 0.57) < 1e-9);
     assert_true(fabs(g2.pb_fwhm_arcsec - 2 * 58.23) < 0.02);
     /* 7-m dishes see a larger field. */
     struct asw_casa_geometry g7;
-    assert_int_equal(
-        asw_casa_geometry(100e9, 100e9, 80.0, 7.0, 0.2, 4096, &g7), 0);
+    assert_int_equal(asw_casa_geometry(100e9, 100e9, 80.0, 7.0, 0.2, 4096, &g7),
+                     0);
     assert_true(g7.imsize > 160);
     assert_int_equal(asw_casa_geometry(0, 1e9, 1, 12, 0.2, 100, &g),
                      ASW_EINVAL);
@@ -394,8 +395,7 @@ static void severe_scan(void **state)
         "line 4290)+\ttimes and coordinates derived from UTC could be "
         "wrong by 1s or more.\n";
     char out[256];
-    assert_int_equal(asw_casa_log_severe(log, strlen(log), out, sizeof out),
-                     0);
+    assert_int_equal(asw_casa_log_severe(log, strlen(log), out, sizeof out), 0);
     assert_string_equal(out, "");
     char both[2048];
     snprintf(both, sizeof both,
@@ -403,8 +403,8 @@ static void severe_scan(void **state)
              "is broken: Main.xml\r\n"
              "2026-11-21 06:07:36\tSEVERE\tx::y\tsecond\n",
              log);
-    assert_int_equal(
-        asw_casa_log_severe(both, strlen(both), out, sizeof out), 1);
+    assert_int_equal(asw_casa_log_severe(both, strlen(both), out, sizeof out),
+                     1);
     assert_string_equal(out, "The ASDM is broken: Main.xml");
     /* Truncated to the buffer. */
     assert_int_equal(asw_casa_log_severe(both, strlen(both), out, 8), 1);
@@ -474,9 +474,8 @@ static void casa_config(void **state)
     asw_config_free(&c);
 
     /* Defaults. */
-    assert_int_equal(asw_config_parse("[archive]\nmirrors = http://x\n", "t",
-                                      &c, &err),
-                     0);
+    assert_int_equal(
+        asw_config_parse("[archive]\nmirrors = http://x\n", "t", &c, &err), 0);
     assert_string_equal(c.casa.launcher, "{python} {script}");
     assert_string_equal(c.casa.calibration, "builtin");
     assert_int_equal(c.casa.modes, ASW_CASA_MFS | ASW_CASA_MFS_SPW);

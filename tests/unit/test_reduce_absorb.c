@@ -51,8 +51,8 @@ static void make(struct spec *sp, double tau0, double fwhm_kms, double noise)
 static void run(struct spec *sp)
 {
     struct asw_err e = {0};
-    assert_int_equal(asw_absorb_analyse(sp->f, sp->s, sp->n, NC, NULL,
-                                        sp->cont, sp->nout, sp->tau, sp->l,
+    assert_int_equal(asw_absorb_analyse(sp->f, sp->s, sp->n, NC, NULL, sp->cont,
+                                        sp->nout, sp->tau, sp->l,
                                         ASW_ABSORB_MAX_LINES, &sp->nl, &e),
                      0);
 }

@@ -47,10 +47,11 @@ static void make(struct img *g, double S, double x0, double y0, double maj,
     for (int y = 0; y < N; y++)
         for (int x = 0; x < N; x++) {
             double dx = x - x0, dy = y - y0;
-            double u = -dx * sin(t) + dy * cos(t), v = dx * cos(t) + dy * sin(t);
-            g->d[y * N + x] =
-                (float)(amp * exp(-0.5 * (u * u / (sM * sM) + v * v / (sm * sm))) +
-                        noise * gauss());
+            double u = -dx * sin(t) + dy * cos(t),
+                   v = dx * cos(t) + dy * sin(t);
+            g->d[y * N + x] = (float)(amp * exp(-0.5 * (u * u / (sM * sM) +
+                                                        v * v / (sm * sm))) +
+                                      noise * gauss());
             g->pb[y * N + x] = 1.0f;
         }
     memset(&g->im, 0, sizeof g->im);
@@ -215,8 +216,8 @@ static void primary_beam_annulus(void **state)
     double fwhm_pix = 70.0, k = 4 * log(2.0) / (fwhm_pix * fwhm_pix);
     for (int y = 0; y < N; y++)
         for (int x = 0; x < N; x++) {
-            double p = exp(-k * ((x - 48.0) * (x - 48.0) +
-                                 (y - 48.0) * (y - 48.0)));
+            double p =
+                exp(-k * ((x - 48.0) * (x - 48.0) + (y - 48.0) * (y - 48.0)));
             size_t i = (size_t)y * N + x;
             float flat = g->d[i] + (float)(0.01 * gauss());
             g->pb[i] = p < 0.2 ? NAN : (float)p;
@@ -239,10 +240,19 @@ static void background_fit(void **state)
     make(g, 1.0, 48.2, 47.9, 1.0, 0.8, 10, 1.0, 0.8, 10, 1e-4);
     for (int i = 0; i < N * N; i++)
         g->d[i] += 0.05f;
-    struct asw_gfit_in in = {.data = g->d, .nx = N, .y_lo = 0, .nrows = N,
-                             .bx0 = 36, .bx1 = 60, .by0 = 36, .by1 = 60,
-                             .amp0 = 1.0, .x0 = 48, .y0 = 48,
-                             .cov0 = {4, 0, 4}, .background = 1};
+    struct asw_gfit_in in = {.data = g->d,
+                             .nx = N,
+                             .y_lo = 0,
+                             .nrows = N,
+                             .bx0 = 36,
+                             .bx1 = 60,
+                             .by0 = 36,
+                             .by1 = 60,
+                             .amp0 = 1.0,
+                             .x0 = 48,
+                             .y0 = 48,
+                             .cov0 = {4, 0, 4},
+                             .background = 1};
     struct asw_gfit f;
     assert_int_equal(asw_gauss2d_fit(&in, &f, NULL), 0);
     NEAR(f.bg, 0.05, 1e-4);

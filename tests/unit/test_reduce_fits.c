@@ -343,10 +343,8 @@ static void corrupt_files_are_row_errors(void **state)
     /* a header that promises a 100000 x 100000 plane */
     dflt(&s);
     write_fits("huge.fits", &s);
-    patch_card("huge.fits", "NAXIS1  ",
-               "NAXIS1  =               100000");
-    patch_card("huge.fits", "NAXIS2  ",
-               "NAXIS2  =               100000");
+    patch_card("huge.fits", "NAXIS1  ", "NAXIS1  =               100000");
+    patch_card("huge.fits", "NAXIS2  ", "NAXIS2  =               100000");
     int rc = measure("huge.fits", NULL, &r);
     assert_true(rc == ASW_ETOOBIG || rc == ASW_EFITS);
     asw_result_clear(&r);

@@ -124,8 +124,7 @@ static void condon_point_source(void **state)
     NEAR(e2.maj, 2.0 * sqrt(2.0 / (r2 * pow(fM, 2.5) * pow(fm, 0.5))), 1e-12);
     NEAR(e2.min, 1.5 * sqrt(2.0 / (r2 * pow(fM, 0.5) * pow(fm, 2.5))), 1e-12);
     NEAR(e2.pa_deg,
-         2.0 / sqrt(r2 * pow(fM, 0.5) * pow(fm, 2.5)) * 3.0 / 1.75 * 180 /
-             M_PI,
+         2.0 / sqrt(r2 * pow(fM, 0.5) * pow(fm, 2.5)) * 3.0 / 1.75 * 180 / M_PI,
          1e-9);
 }
 

@@ -70,8 +70,8 @@ static void flags_and_bad_input(void **state)
     struct asw_sed s;
     asw_sed_init(&s);
     assert_int_equal(asw_sed_fit(p, 4, ASW_SED_SPW_SCATTER, &s, NULL), 0);
-    assert_int_equal(s.flags, ASW_SED_SHORT_LEVER | ASW_SED_IN_BAND |
-                                  ASW_SED_BAD_FIT);
+    assert_int_equal(s.flags,
+                     ASW_SED_SHORT_LEVER | ASW_SED_IN_BAND | ASW_SED_BAD_FIT);
     /* the systematic error grows with the scatter (Birge ratio) */
     assert_true(s.alpha_sys_err > 3 * s.alpha_err);
     p[1].flux_jy = -1;

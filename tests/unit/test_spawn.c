@@ -116,23 +116,23 @@ static void template_words_and_placeholders(void **state)
     assert_null(argv[6]);
     asw_argv_free(argv);
 
-    assert_int_equal(asw_argv_from_template(
-                         "mpicasa -n {n} casa --agg -c {script} x{{y}}z",
-                         vars, 3, &argv, &err),
-                     0);
+    assert_int_equal(
+        asw_argv_from_template("mpicasa -n {n} casa --agg -c {script} x{{y}}z",
+                               vars, 3, &argv, &err),
+        0);
     assert_string_equal(argv[2], "4");
     assert_string_equal(argv[7], "x{y}z");
     asw_argv_free(argv);
 
-    assert_int_equal(asw_argv_from_template("{python} {nope}", vars, 3, &argv,
-                                            &err),
-                     ASW_ECONFIG);
+    assert_int_equal(
+        asw_argv_from_template("{python} {nope}", vars, 3, &argv, &err),
+        ASW_ECONFIG);
     assert_non_null(strstr(err.msg, "{nope}"));
     assert_null(argv);
-    assert_int_equal(
-        asw_argv_from_template("{python", vars, 3, &argv, &err), ASW_ECONFIG);
-    assert_int_equal(
-        asw_argv_from_template("a}b", vars, 3, &argv, &err), ASW_ECONFIG);
+    assert_int_equal(asw_argv_from_template("{python", vars, 3, &argv, &err),
+                     ASW_ECONFIG);
+    assert_int_equal(asw_argv_from_template("a}b", vars, 3, &argv, &err),
+                     ASW_ECONFIG);
     assert_int_equal(asw_argv_from_template(" \t ", vars, 3, &argv, &err),
                      ASW_ECONFIG);
 }
@@ -155,8 +155,7 @@ static void env_scrub_set_unset(void **state)
     assert_int_equal(asw_env_init(&e, src, 1), 0);
     assert_string_equal(asw_env_get(&e, "PATH"), "/usr/bin");
     assert_string_equal(asw_env_get(&e, "OMPI_ALLOW_RUN_AS_ROOT"), "1");
-    assert_string_equal(asw_env_get(&e, "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"),
-                        "1");
+    assert_string_equal(asw_env_get(&e, "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"), "1");
     assert_string_equal(asw_env_get(&e, "OMPIX"), "kept");
     assert_null(asw_env_get(&e, "OMPI_COMM_WORLD_RANK"));
     assert_null(asw_env_get(&e, "OMPI_MCA_ess_base_jobid"));
@@ -190,14 +189,14 @@ static void exit_code_output_cwd_env(void **state)
                    "PMIX_NAMESPACE=x", "ASW_T=visible", NULL};
     struct asw_env e;
     assert_int_equal(asw_env_init(&e, src, 1), 0);
-    struct asw_spawn_result r = run_py(
-        "import os, sys\n"
-        "print(os.getcwd())\n"
-        "print(os.environ.get('ASW_T'), os.environ.get('OMPI_COMM_WORLD_"
-        "RANK'), os.environ.get('PMIX_NAMESPACE'))\n"
-        "print('to stderr', file=sys.stderr)\n"
-        "sys.exit(3)\n",
-        10, e.v, root, "out.txt");
+    struct asw_spawn_result r =
+        run_py("import os, sys\n"
+               "print(os.getcwd())\n"
+               "print(os.environ.get('ASW_T'), os.environ.get('OMPI_COMM_WORLD_"
+               "RANK'), os.environ.get('PMIX_NAMESPACE'))\n"
+               "print('to stderr', file=sys.stderr)\n"
+               "sys.exit(3)\n",
+               10, e.v, root, "out.txt");
     asw_env_free(&e);
     assert_int_equal(r.status, ASW_SPAWN_EXITED);
     assert_int_equal(r.exit_code, 3);
@@ -300,7 +299,8 @@ static void timeout_kills_the_group(void **state)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     struct asw_spawn_result r = run_py(code, 1.0, NULL, NULL, "hang.txt");
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    double dt = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    double dt =
+        (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
     assert_int_equal(r.status, ASW_SPAWN_TIMEOUT);
     assert_true(dt >= 1.0 && dt < 10.0);
     char *text = slurp(gpid);
@@ -320,13 +320,14 @@ static void timeout_sigterm_ignored(void **state)
     (void)state;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    struct asw_spawn_result r = run_py(
-        "import signal, time\n"
-        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-        "time.sleep(120)\n",
-        0.5, NULL, NULL, "ign.txt");
+    struct asw_spawn_result r =
+        run_py("import signal, time\n"
+               "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+               "time.sleep(120)\n",
+               0.5, NULL, NULL, "ign.txt");
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    double dt = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    double dt =
+        (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
     assert_int_equal(r.status, ASW_SPAWN_TIMEOUT);
     /* SIGTERM ignored: SIGKILL after the 0.5 s grace. */
     assert_int_equal(r.signal, SIGKILL);
@@ -365,6 +366,25 @@ static void cannot_start(void **state)
     assert_int_equal(asw_spawn_run(&o, &r, &err), ASW_EINVAL);
 }
 
+/* A relative executable path means the caller's directory, even when the
+ * child starts elsewhere. */
+static void relative_program_with_cwd(void **state)
+{
+    (void)state;
+    char link[512], here[4096];
+    path_in_root(link, sizeof link, "py");
+    assert_int_equal(symlink(PY, link), 0);
+    assert_non_null(getcwd(here, sizeof here));
+    assert_int_equal(chdir(root), 0);
+    char *argv[] = {"./py", "-c", "import sys; sys.exit(7)", NULL};
+    struct asw_spawn_opts o = {.argv = argv, .cwd = "/"};
+    struct asw_spawn_result r;
+    int rc = asw_spawn_run(&o, &r, NULL);
+    assert_int_equal(chdir(here), 0);
+    assert_int_equal(rc, 0);
+    assert_int_equal(r.exit_code, 7);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +397,7 @@ int main(void)
         cmocka_unit_test(timeout_sigterm_ignored),
         cmocka_unit_test(no_timeout_when_fast),
         cmocka_unit_test(cannot_start),
+        cmocka_unit_test(relative_program_with_cwd),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,385 @@
+#!/usr/bin/env python3
+"""Checks of the casa-mode sweeps (tests/casa/casa_sweep.sh) against the
+truth of the simulated EBs (make_eb.py): the catalogue (h5py), the exported
+FITS (astropy) and the files the units left behind.
+
+  check_casa.py accept      SWEEPDIR DATADIR
+  check_casa.py options     SWEEPDIR DATADIR --reference ACCEPT_SWEEPDIR
+  check_casa.py failures    SWEEPDIR DATADIR --marker PREFIX --limit S
+  check_casa.py unavailable WORKDIR  DATADIR
+
+Prints every figure it checks; exit 0 when all hold, 1 otherwise.
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import sys
+
+import h5py
+import numpy as np
+
+C_KMS = 299792.458
+FLUX_TOL = 0.03     # per-spw flux within 3 % of the truth ...
+MIN_SNR = 50        # ... at SNR >= 50
+ALPHA_TOL = 0.05
+
+failures = []
+
+
+def check(cond, what):
+    print('%s  %s' % ('ok  ' if cond else 'FAIL', what))
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def s(x):
+    return x.decode() if isinstance(x, bytes) else str(x)
+
+
+def load(sweep):
+    with h5py.File(os.path.join(sweep, 'sweep.h5'), 'r') as f:
+        units = {s(u['id']): u for u in f['units'][:]}
+        images = f['images'][:]
+        seds = f['seds'][:] if 'seds' in f else None
+        lines = f['absorption'][:] if 'absorption' in f else None
+    return units, images, seds, lines
+
+
+def truths(data):
+    out = {}
+    for p in glob.glob(os.path.join(data, 'ebs', '*.truth.json')):
+        t = json.load(open(p))
+        out[t['uid']] = t
+    return out
+
+
+def field_of(t, source):
+    """The truth field of a catalogue source (names are cut at 63 bytes)."""
+    for f in t['fields']:
+        if f['name'] == source or (len(source) >= 60 and f['name'].startswith(source)):
+            return f
+    return None
+
+
+def out_dir(sweep, uid):
+    return os.path.join(sweep, 'sweep-casa', uid)
+
+
+def unit_dir(sweep, uid):
+    return os.path.join(sweep, 'scratch', 'almasweep', uid)
+
+
+# ---- accept ------------------------------------------------------------
+
+def flux_rows(images, t, uid):
+    """mfs rows of one unit: (field, spw, measured peak, flux, snr, truth)."""
+    rows = []
+    for r in images:
+        if s(r['unit_id']) != uid or s(r['specmode']) != 'mfs':
+            continue
+        f = field_of(t, s(r['source']))
+        if f is None:
+            check(False, '%s: row for unknown source %r' % (uid, s(r['source'])))
+            continue
+        tr = f['spws'][int(r['spw'])]
+        rows.append((f, int(r['spw']), float(r['peak_jy']), float(r['flux_jy']),
+                     float(r['snr']), tr))
+    return rows
+
+
+def cont_truth(f, freq_hz):
+    """The continuum of a truth field at a frequency."""
+    return f['flux_100ghz_jy'] * (freq_hz / 100e9) ** f['alpha']
+
+
+def line_velocity(path, rest_hz):
+    """Velocity (km/s, radio, LSRK) and depth of the deepest absorption in
+    the spectrum at the cube's centre pixel: parabola through the minimum
+    and its neighbours; also the channel width."""
+    from astropy.io import fits
+    with fits.open(path) as h:
+        hd = h[0].header
+        d = h[0].data
+    while d.ndim > 3:
+        d = d[0]
+    ny, nx = d.shape[1:]
+    spec = np.asarray(d[:, ny // 2, nx // 2], float)
+    k = np.arange(spec.size)
+    nu = hd['CRVAL3'] + (k + 1 - hd['CRPIX3']) * hd['CDELT3']
+    v = C_KMS * (rest_hz - nu) / rest_hz
+    cont = np.median(spec)
+    i = int(np.nanargmin(spec))
+    vi = v[i]
+    if 0 < i < spec.size - 1:
+        a, b, c = spec[i - 1], spec[i], spec[i + 1]
+        den = a - 2 * b + c
+        if den > 0:
+            vi = v[i] + 0.5 * (a - c) / den * (v[i + 1] - v[i])
+    return vi, 1 - spec[i] / cont, abs(v[1] - v[0]), hd.get('SPECSYS', '')
+
+
+def accept(a):
+    units, images, seds, lines = load(a.sweep)
+    T = truths(a.data)
+    want = ['uid___A002_Xc0ffee_X1', 'uid___A002_Xc0ffee_X2']
+    for uid in want:
+        u = units.get(uid)
+        check(u is not None and s(u['status']) == 'done',
+              '%s done (%s)' % (uid, s(u['error']) if u is not None else 'no row'))
+    by_unit = {}
+    for uid in want:
+        t = T[uid]
+        rows = flux_rows(images, t, uid)
+        by_unit[uid] = rows
+        # 2 calibrators (bp, ph) x 4 spws.
+        check(len(rows) == 8, '%s: %d mfs rows (2 calibrators x 4 spws)' % (uid, len(rows)))
+        n = 0
+        for f, spw, peak, flux, snr, tr in rows:
+            if not (snr >= MIN_SNR):
+                continue
+            n += 1
+            for what, val in (('peak', peak), ('flux', flux)):
+                if what == 'flux' and not math.isfinite(val):
+                    continue
+                err = val / tr['flux_jy'] - 1
+                check(abs(err) <= FLUX_TOL,
+                      '%s %s spw%d %s %.4f Jy, truth %.4f Jy (%+.2f %%), SNR %.0f'
+                      % (uid[-2:], f['name'], spw, what, val, tr['flux_jy'],
+                         100 * err, snr))
+        check(n >= 8, '%s: %d rows at SNR >= %d checked' % (uid, n, MIN_SNR))
+        # Spectral index from the per-spw fluxes (spws without the line).
+        for name in sorted(set(f['name'] for f, *_ in rows)):
+            pts = [(tr['freq_hz'], peak) for f, spw, peak, flux, snr, tr in rows
+                   if f['name'] == name and not tr['line']]
+            f = field_of(t, name)
+            if len(pts) >= 2:
+                x = np.log([p[0] for p in pts])
+                y = np.log([p[1] for p in pts])
+                alpha = float(np.polyfit(x, y, 1)[0])
+                check(abs(alpha - f['alpha']) <= ALPHA_TOL,
+                      '%s %s alpha %.3f from %d spws, truth %.3f'
+                      % (uid[-2:], name, alpha, len(pts), f['alpha']))
+        # The other modes: one aggregate (cont) image and 4 cubes per field.
+        modes = {}
+        for r in images:
+            if s(r['unit_id']) == uid:
+                modes[s(r['specmode'])] = modes.get(s(r['specmode']), 0) + 1
+        check(modes.get('cont', 0) == 2 and modes.get('cube', 0) == 8,
+              '%s: images by mode %s (cont 2, mfs 8, cube 8)' % (uid, modes))
+        for r in images:
+            if s(r['unit_id']) == uid and s(r['specmode']) == 'cont':
+                f = field_of(t, s(r['source']))
+                ref = cont_truth(f, r['freq_hz'])
+                check(abs(r['peak_jy'] / ref - 1) < FLUX_TOL,
+                      '%s %s aggregate mfs peak %.4f Jy at %.2f GHz, truth %.4f Jy'
+                      % (uid[-2:], f['name'], r['peak_jy'], r['freq_hz'] / 1e9, ref))
+        # The line in the phase calibrator's spw 0 cube.
+        ln = t['line']
+        cube = glob.glob(os.path.join(out_dir(a.sweep, uid), 'fits',
+                                      'member.%s.%s_ph.spw0.cube.I.pbcor.fits'
+                                      % (uid, ln['field'])))
+        if check(len(cube) == 1, '%s: the phase calibrator spw0 cube exported' % uid):
+            v, depth, dv, frame = line_velocity(cube[0], ln['rest_hz'])
+            check(frame == 'LSRK', '%s: cube frame %s' % (uid, frame))
+            check(abs(v - ln['v_lsrk_kms']) <= dv,
+                  '%s: %s absorption at %.2f km/s (LSRK radio), injected at %.2f km/s, '
+                  'channel %.2f km/s' % (uid[-2:], ln['species'], v, ln['v_lsrk_kms'], dv))
+            check(abs(depth - (1 - math.exp(-ln['tau_peak']))) < 0.1,
+                  '%s: line depth %.3f, injected %.3f (channel-averaged)'
+                  % (uid[-2:], depth, 1 - math.exp(-ln['tau_peak'])))
+        if lines is not None and len(lines):
+            mine = [r for r in lines if s(r['unit_id']) == uid]
+            near = [r for r in mine if abs(r['v_lsrk_kms'] - ln['v_lsrk_kms']) < 2.0]
+            print('info  %s: /absorption holds %d lines, %d within 2 km/s of the injected one'
+                  % (uid, len(mine), len(near)))
+        else:
+            print('info  %s: /absorption is not filled (no line analysis in the '
+                  'casa backend yet): the line was checked in the exported cube' % uid)
+        if seds is not None and len(seds):
+            for r in seds:
+                if s(r['unit_id']) == uid:
+                    print('info  %s /seds: %s alpha %.3f +- %.3f (%d spws)'
+                          % (uid[-2:], s(r['source']), r['alpha'], r['alpha_err'], r['n_spw']))
+        # Files kept (no removal options): the ASDM, the MSs, the images.
+        ud = unit_dir(a.sweep, uid)
+        check(bool(glob.glob(os.path.join(ud, '*', 'science_goal.*', '*', '*', 'raw',
+                                          '%s.asdm.sdm' % uid))),
+              '%s: ASDM kept' % uid)
+        for p in ('casa/%s.ms' % uid, 'casa/%s.cal.ms' % uid, 'casa/cal',
+                  'casa/images'):
+            check(os.path.isdir(os.path.join(ud, p)), '%s: %s kept' % (uid, p))
+        check(len(glob.glob(os.path.join(ud, 'casa', 'images', '*.image'))) == 18,
+              '%s: 18 CASA images kept' % uid)
+        od = out_dir(a.sweep, uid)
+        check(len(glob.glob(os.path.join(od, 'fits', '*.pbcor.fits'))) == 18 and
+              len(glob.glob(os.path.join(od, 'fits', '*.pb.fits'))) == 18,
+              '%s: 18 pbcor + 18 pb FITS in the output directory' % uid)
+        check(os.path.isfile(os.path.join(od, 'logs', 'casa-version.txt')) and
+              len(glob.glob(os.path.join(od, 'logs', 'casa-*-image.log'))) == 1,
+              '%s: CASA logs and version kept' % uid)
+    # Builtin calibration of B (gain errors) recovers A's fluxes.
+    A = {(f['name'], spw): peak for f, spw, peak, *_ in by_unit[want[0]]}
+    for f, spw, peak, flux, snr, tr in by_unit[want[1]]:
+        k = (f['name'], spw)
+        if k in A and snr >= MIN_SNR:
+            check(abs(peak / A[k] - 1) <= FLUX_TOL,
+                  'gain errors + builtin: %s spw%d %.4f Jy vs %.4f Jy without (%+.2f %%)'
+                  % (f['name'], spw, peak, A[k], 100 * (peak / A[k] - 1)))
+
+
+# ---- options --------------------------------------------------------------
+
+def options(a):
+    units, images, _, _ = load(a.sweep)
+    uid = 'uid___A002_Xc0ffee_X2'
+    u = units.get(uid)
+    check(u is not None and s(u['status']) == 'done', '%s done' % uid)
+    od = out_dir(a.sweep, uid)
+    ud = unit_dir(a.sweep, uid)
+    # Self-calibration: the gain errors were not calibrated (calibration =
+    # none); phase-only self-calibration must raise the dynamic range.
+    info = json.load(open(os.path.join(od, 'logs', 'images.json')))
+    sc = {e['field']: e for e in info['selfcal']}
+    check(len(sc) == 2, 'self-calibration of 2 fields: %s' % sorted(sc))
+    for fid, e in sorted(sc.items()):
+        b, af = e['dr_before'] or 0, e['dr_after'] or 0
+        check(af >= 3 * b and af > 20,
+              'field %d: dynamic range %.1f before, %.1f after self-calibration' % (fid, b, af))
+    for r in images:
+        if s(r['specmode']) == 'cont':
+            check(r['dynamic_range'] > 20,
+                  '%s: catalogue dynamic range %.1f after self-calibration'
+                  % (s(r['source']), r['dynamic_range']))
+    modes = sorted(set(s(r['specmode']) for r in images))
+    check(modes == ['cont', 'mfs'] and len(images) == 10,
+          'modes %s, %d images (2 x (cont + 4 mfs))' % (modes, len(images)))
+    # Briggs 0.5 gives a smaller beam than the natural weighting of the
+    # same data in the accept sweep.
+    img_log = glob.glob(os.path.join(od, 'logs', 'casa-*-image.log'))
+    text = open(img_log[0]).read() if img_log else ''
+    check("weighting='briggs'" in text and 'robust=0.5' in text,
+          'tclean ran with weighting briggs, robust 0.5')
+    ref = os.path.join(a.reference, 'sweep.h5')
+    if check(os.path.isfile(ref), 'natural-weighting reference %s' % ref):
+        _, rimg, _, _ = load(a.reference)
+        # The beam depends on the uv coverage and the weights only, not on
+        # the calibration: the same data, another weighting.
+        nat = {(s(r['source']), int(r['spw']), s(r['specmode'])):
+               (r['bmaj_arcsec'], r['bmin_arcsec'])
+               for r in rimg if s(r['unit_id']) == uid}
+        n = 0
+        for r in images:
+            k = (s(r['source']), int(r['spw']), s(r['specmode']))
+            if k in nat:
+                n += 1
+                a_b = r['bmaj_arcsec'] * r['bmin_arcsec']
+                a_n = nat[k][0] * nat[k][1]
+                check(a_b < 0.95 * a_n,
+                      '%s spw%d %s: beam %.2f" x %.2f" (briggs 0.5) smaller than '
+                      '%.2f" x %.2f" (natural): area ratio %.3f'
+                      % (k[0], k[1], k[2], r['bmaj_arcsec'], r['bmin_arcsec'],
+                         nat[k][0], nat[k][1], a_b / a_n))
+        check(n >= 8, '%d images compared with natural weighting' % n)
+    # Removal options: no ASDM, no intermediate MS or tables, no CASA
+    # images; the FITS, logs and step results stay.
+    check(not glob.glob(os.path.join(ud, '*', 'science_goal.*', '*', '*', 'raw', '*.asdm.sdm')),
+          'ASDM removed')
+    for p in ('casa/%s.ms' % uid, 'casa/%s.cal.ms' % uid, 'casa/cal', 'casa/images'):
+        check(not os.path.exists(os.path.join(ud, p)), '%s removed' % p)
+    check(len(glob.glob(os.path.join(ud, 'casa', 'fits', '*.pbcor.fits'))) == 10,
+          '10 pbcor FITS kept in the unit directory')
+    check(len(glob.glob(os.path.join(od, 'fits', '*.pbcor.fits'))) == 10,
+          '10 pbcor FITS in the output directory')
+    check(len(glob.glob(os.path.join(od, 'logs', 'casa-*.log'))) >= 4,
+          'CASA logs kept')
+
+
+# ---- failures ----------------------------------------------------------
+
+def failures_(a):
+    units, images, _, _ = load(a.sweep)
+    T = truths(a.data)
+    st = {k: (s(u['status']), s(u['error'])) for k, u in units.items()}
+    for k, v in sorted(st.items()):
+        print('info  %s: %s %s' % (k, v[0], v[1]))
+    check(len(st) == 5, '5 units in /units')
+    H, S = 'uid___A002_Xc0ffee_X3', 'uid___A002_Xc0ffee_X4'
+    E, K, TT = 'uid___A002_Xc0ffee_X5', 'uid___A002_Xc0ffee_X6', 'uid___A002_Xc0ffee_X7'
+    for uid in (H, S):
+        check(st.get(uid, ('',))[0] == 'done', '%s done' % uid)
+    e = st.get(E, ('', ''))
+    check(e[0] == 'failed' and e[1].startswith('casa:ECHILD:step import: CASA error:'),
+          'corrupt ASDM: failed with the CASA error: %s' % e[1])
+    k = st.get(K, ('', ''))
+    check(k[0] == 'failed' and 'killed by signal 9 (SIGKILL)' in k[1] and
+          'step calibrate' in k[1], 'killed CASA: %s' % k[1])
+    h = st.get(TT, ('', ''))
+    check(h[0] == 'failed' and h[1].startswith('casa:ETIMEOUT:step import:') and
+          'wall-time limit of %d s' % a.limit in h[1], 'hang: %s' % h[1])
+    # Hostile names: imaged (or rejected), never executed.
+    for sfx in ('sq', 'dq', 'tq'):
+        check(not os.path.exists('%s-%s' % (a.marker, sfx)),
+              'marker %s-%s not created' % (a.marker, sfx))
+    t = T[H]
+    hostile = [f for f in t['fields'] if 'os.system' in f['name']]
+    names = set(s(r['source']) for r in images if s(r['unit_id']) == H)
+    for f in hostile:
+        hit = [n for n in names if f['name'] == n or f['name'].startswith(n)]
+        check(len(hit) == 1, 'hostile field imaged under its own name: %r' % f['name'])
+    files = [s(r['file']) for r in images if s(r['unit_id']) == H]
+    check(len(files) == 5 and all("'" not in x and '"' not in x and ' ' not in x
+                                  for x in files),
+          '5 images of H with file-safe names: %s' % files)
+    for r in images:
+        if s(r['unit_id']) == H:
+            f = field_of(t, s(r['source']))
+            tr = cont_truth(f, r['freq_hz'])
+            check(abs(r['peak_jy'] / tr - 1) < FLUX_TOL,
+                  'H %r aggregate peak %.4f Jy at %.2f GHz, truth %.4f Jy'
+                  % (f['name'][:24], r['peak_jy'], r['freq_hz'] / 1e9, tr))
+    s_rows = [r for r in images if s(r['unit_id']) == S]
+    check(len(s_rows) == 2, 'S imaged after the failures: %d images' % len(s_rows))
+    # The failed units' logs are kept, with the reason.
+    for uid in (E, K, TT):
+        check(os.path.isdir(os.path.join(out_dir(a.sweep, uid), 'logs')),
+              '%s: logs kept in the output directory' % uid)
+
+
+# ---- unavailable -----------------------------------------------------------
+
+def unavailable(a):
+    for name, want in (('generate', 'casa:ECHILD:step calibrate: CASA error: calibration = '
+                        'generate needs analysisUtils'),
+                       ('restore', 'casa:ECONFIG:calibration = restore needs the delivered '
+                        'script/*scriptForPI.py')):
+        units, images, _, _ = load(os.path.join(a.sweep, name))
+        u = units.get('uid___A002_Xc0ffee_X4')
+        err = s(u['error']) if u is not None else ''
+        check(u is not None and s(u['status']) == 'failed' and err.startswith(want),
+              '%s: %s' % (name, err))
+        check(len(images) == 0, '%s: no images' % name)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('what', choices=('accept', 'options', 'failures', 'unavailable'))
+    ap.add_argument('sweep')
+    ap.add_argument('data')
+    ap.add_argument('--reference')
+    ap.add_argument('--marker')
+    ap.add_argument('--limit', type=int, default=90)
+    a = ap.parse_args()
+    {'accept': accept, 'options': options, 'failures': failures_,
+     'unavailable': unavailable}[a.what](a)
+    if failures:
+        print('%d check(s) failed' % len(failures))
+        return 1
+    print('all checks passed')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
