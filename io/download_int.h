@@ -31,8 +31,11 @@
 /*
  * Write combining. libcurl (7.x) hands a body to the write callback in
  * 16 KiB slices (CURL_MAX_WRITE_SIZE) whatever its receive buffer; one
- * write(2) per slice costs far more than copying the slices into a large
- * buffer and writing that: 131,072 writes for 2 GiB became 1,024.
+ * write(2) per slice costs more than copying the slices into a buffer and
+ * writing that. The buffer stays small enough to remain in the CPU cache
+ * between the copy in and the kernel's copy out: measured on 2 GiB, a
+ * 2 MiB buffer cost twice the kernel time of a 128 KiB one
+ * (docs/benchmarks.md).
  */
 struct asw_dl_wbuf {
     char *p;    /* malloc'd on first use, cap bytes */
@@ -46,8 +49,8 @@ struct asw_dl_wbuf {
 #define ASW_DL_FLUSH_EVERY_S 0.2
 
 /* Bytes of the single stream's buffer and of each segment's. */
-#define ASW_DL_WBUF_BYTES     ((size_t)2 << 20)
-#define ASW_DL_SEG_WBUF_BYTES ((size_t)2 << 20)
+#define ASW_DL_WBUF_BYTES     ((size_t)128 << 10)
+#define ASW_DL_SEG_WBUF_BYTES ((size_t)128 << 10)
 
 /* Write what b holds at b->off and advance b->off. Returns 0 or -1 with
  * errno set (b unchanged then). */

@@ -447,7 +447,8 @@ int asw_fits_open(const char *path, struct asw_fits **out,
     F->fd = -1;
     int st = 0, rc = 0;
     if (fits_open_image(&F->f, path, READONLY, &st)) {
-        F->f = NULL;
+        /* cfitsio can fail after opening (NOT_IMAGE: an empty primary HDU
+         * and no image extension) and leave the file open */
         rc = fits_fail(err, st, path, "cannot open image");
         goto out;
     }

@@ -457,8 +457,9 @@ static int run_process(struct unit_run *ur, int rank, const char *dir_in,
 {
     const struct asw_pipeline_hooks *hooks = ur->hooks;
     if (hooks && hooks->stop && hooks->stop(hooks->stop_user))
-        return asw_err_set(err, ASW_EINTR, MOD, "interrupted before "
-                                                "processing");
+        return asw_err_set(err, ASW_EINTR, MOD,
+                           "interrupted before "
+                           "processing");
     char dir[PATH_MAX];
     if (!realpath(dir_in, dir))
         return asw_err_set(err, ASW_EIO, MOD, "realpath %s: %s", dir_in,

@@ -528,6 +528,7 @@ static void serve(struct master *m)
         }
         if (!busy)
             decide(m); /* retries whose backoff ended */
+        asw_msg_progress();
         if (m->prog)
             asw_progress_tick(m->prog, now_s());
         idle_wait(m, &delay, busy);
@@ -565,6 +566,7 @@ static void stop_workers(struct master *m)
         }
         asw_msg_free(&msg);
     }
+    asw_msg_flush();
 }
 
 /* Set up the scheduler: nodes with their budgets, workers (rank 0 too when
@@ -581,6 +583,10 @@ static int setup(struct master *m, size_t *todo, size_t n_todo)
     p.backoff_max_s = sc->retry_backoff_max_s;
     p.download_slots = sc->download_slots;
     p.reserve_after_s = sc->reserve_after_s;
+    /* A configured budget is a limit; free space measured at start is an
+     * estimate: a unit above it runs alone and the pipeline's own check
+     * (free space now, what a resumed unit holds already) decides. */
+    p.reject_oversize = sc->scratch_budget > 0;
     p.seed = (unsigned)getpid();
     if (asw_sched_new(&p, &m->sched))
         return -1;

@@ -5,6 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Sends in flight: their buffers live until MPI has completed them. The
+ * main thread alone sends (MPI_THREAD_FUNNELED), so one list per process
+ * serves. */
+struct pending {
+    MPI_Request req;
+    char *buf;
+};
+static struct pending *pend;
+static size_t n_pend, cap_pend;
+
 int asw_msg_send(MPI_Comm comm, int dest, enum asw_msg_type type,
                  int32_t status, const char *unit_id, const char *payload,
                  size_t len)
@@ -20,15 +30,58 @@ int asw_msg_send(MPI_Comm comm, int dest, enum asw_msg_type type,
         return MPI_ERR_COUNT;
     h.payload_len = payload ? len : 0;
     size_t total = sizeof h + h.payload_len;
+    if (n_pend == cap_pend) {
+        size_t cap = cap_pend ? 2 * cap_pend : 32;
+        struct pending *p = realloc(pend, cap * sizeof *p);
+        if (!p)
+            return MPI_ERR_NO_MEM;
+        pend = p;
+        cap_pend = cap;
+    }
     char *buf = malloc(total);
     if (!buf)
         return MPI_ERR_NO_MEM;
     memcpy(buf, &h, sizeof h);
     if (h.payload_len)
         memcpy(buf + sizeof h, payload, h.payload_len);
-    int rc = MPI_Send(buf, (int)total, MPI_BYTE, dest, ASW_TAG, comm);
-    free(buf);
-    return rc;
+    /* Non-blocking: a large message goes by rendezvous, and a master and a
+     * worker sending to each other at once must not both wait. */
+    int rc = MPI_Isend(buf, (int)total, MPI_BYTE, dest, ASW_TAG, comm,
+                       &pend[n_pend].req);
+    if (rc != MPI_SUCCESS) {
+        free(buf);
+        return rc;
+    }
+    pend[n_pend++].buf = buf;
+    asw_msg_progress();
+    return MPI_SUCCESS;
+}
+
+size_t asw_msg_progress(void)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n_pend; i++) {
+        int done = 0;
+        MPI_Test(&pend[i].req, &done, MPI_STATUS_IGNORE);
+        if (done)
+            free(pend[i].buf);
+        else
+            pend[k++] = pend[i];
+    }
+    n_pend = k;
+    return n_pend;
+}
+
+void asw_msg_flush(void)
+{
+    for (size_t i = 0; i < n_pend; i++) {
+        MPI_Wait(&pend[i].req, MPI_STATUS_IGNORE);
+        free(pend[i].buf);
+    }
+    n_pend = 0;
+    free(pend);
+    pend = NULL;
+    cap_pend = 0;
 }
 
 int asw_msg_recv(MPI_Comm comm, int source, struct asw_msg *m)

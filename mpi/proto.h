@@ -47,8 +47,11 @@ struct asw_msg {
 };
 
 /*
- * Send one message (blocking standard send). payload may be NULL.
- * Returns 0 or an MPI error class.
+ * Send one message. payload may be NULL (it is copied). The send is
+ * non-blocking (MPI_Isend): the loops call asw_msg_progress() to complete
+ * sends, and asw_msg_flush() before leaving; a rank that sends while its
+ * peer sends to it never waits for the peer. Main thread only. Returns 0
+ * or an MPI error class.
  */
 int asw_msg_send(MPI_Comm comm, int dest, enum asw_msg_type type,
                  int32_t status, const char *unit_id, const char *payload,
@@ -61,6 +64,13 @@ int asw_msg_send(MPI_Comm comm, int dest, enum asw_msg_type type,
  * a log line (the caller aborts). Free with asw_msg_free.
  */
 int asw_msg_recv(MPI_Comm comm, int source, struct asw_msg *m);
+
+/* Complete the sends MPI has finished and free their buffers. Returns the
+ * number still in flight. */
+size_t asw_msg_progress(void);
+
+/* Wait for every send in flight (the peers must be receiving). */
+void asw_msg_flush(void);
 
 /* Free the payload of *m. Accepts NULL. */
 void asw_msg_free(struct asw_msg *m);

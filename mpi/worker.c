@@ -122,6 +122,7 @@ int asw_worker_run(MPI_Comm comm, const struct asw_config *cfg)
         }
         if (!stop && forward(comm, x))
             busy = 1;
+        asw_msg_progress();
         if (busy) {
             delay = 50e-6;
         } else {
@@ -141,5 +142,6 @@ int asw_worker_run(MPI_Comm comm, const struct asw_config *cfg)
         asw_warn("stopped while holding %zu unit(s)", asw_exec_held(x));
     asw_exec_free(x);
     send_or_abort(comm, ASW_MSG_BYE, 0, NULL, NULL, 0);
+    asw_msg_flush();
     return 0;
 }

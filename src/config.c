@@ -410,8 +410,7 @@ static int handler(void *user, const char *section, const char *key,
     } else if (strcmp(section, "casa") == 0 &&
                (ok = asw_casa_config_set(&cfg->casa, key, v)) >= 0) {
         /* [casa]: src/config_casa.c */
-    } else if ((ok = asw_sched_config_set(&cfg->sched, section, key, v)) >=
-               0) {
+    } else if ((ok = asw_sched_config_set(&cfg->sched, section, key, v)) >= 0) {
         /* [scheduler] and [run] progress: src/config_sched.c */
     } else {
         asw_err_set(c->err, ASW_ECONFIG, "config",

@@ -58,6 +58,7 @@ struct asw_sched {
     int slots_in_use;
     size_t n_queued, n_held;
     double last_now;
+    int64_t max_budget;
     unsigned rng;
     struct asw_sched_stats st;
 };
@@ -72,6 +73,7 @@ void asw_sched_params_default(struct asw_sched_params *p)
     p->backoff_max_s = 300;
     p->download_slots = 0;
     p->reserve_after_s = 60;
+    p->reject_oversize = 1;
     p->seed = 1;
 }
 
@@ -224,8 +226,16 @@ static long find_unit(struct asw_sched *s, struct snode *n, double now,
             *backfill = passed;
             return (long)i;
         }
-        if (u->need > n->budget)
+        if (u->need > n->budget) {
+            /* Larger than every budget: alone on an empty node, if so
+             * configured (else it was rejected). */
+            if (!s->p.reject_oversize && n->used == 0 &&
+                u->need > s->max_budget) {
+                *backfill = passed;
+                return (long)i;
+            }
             continue; /* never here; another node may take it */
+        }
         /* It fits this node once units leave: let smaller ones pass for
          * a while, then hold the node for it. */
         if (u->blocked_since < 0)
@@ -267,8 +277,9 @@ enum asw_sched_action asw_sched_next(struct asw_sched *s, double now,
         return d->action;
     if (!s->sorted)
         sort_order(s);
-    if (s->reject_pass && s->n_nodes) {
-        int64_t maxb = asw_sched_max_budget(s);
+    s->max_budget = asw_sched_max_budget(s);
+    if (s->reject_pass && s->n_nodes && s->p.reject_oversize) {
+        int64_t maxb = s->max_budget;
         for (size_t p = 0; p < s->n_units; p++) {
             size_t i = s->order[p];
             if (s->u[i].st == U_QUEUED && s->u[i].need > maxb) {

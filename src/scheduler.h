@@ -13,7 +13,9 @@
  * node's budget. Smaller units may pass a large one that does not fit yet
  * (backfill), until the large one has waited reserve_after_s; from then on
  * nothing smaller is admitted on a node that could hold it, so the node
- * drains for it. A unit that fits no node at all is rejected.
+ * drains for it. A unit that fits no node at all is rejected, or, with
+ * reject_oversize off (budgets that only estimate free space), runs alone
+ * on a node that holds nothing else.
  *
  * Failed units are classified from their error ("module:CODE:text"):
  * permanent failures fail for good at once, transient ones are retried
@@ -50,11 +52,15 @@ struct asw_sched_params {
     double backoff_max_s;   /* cap of the delay */
     int download_slots;     /* concurrent downloads job-wide, 0 = no cap */
     double reserve_after_s; /* scratch wait before a unit reserves a node */
+    int reject_oversize;    /* a unit no node's budget holds: reject it
+                               (1), or run it alone on an empty node and
+                               let the worker's own check decide (0) */
     unsigned seed;          /* of the backoff's jitter */
 };
 
 /* Fill *p with the defaults: largest first, 3 attempts, 2 crashes, backoff
- * 10 s doubling up to 300 s, no slot cap, reserve after 60 s, seed 1. */
+ * 10 s doubling up to 300 s, no slot cap, reserve after 60 s, oversized
+ * units rejected, seed 1. */
 void asw_sched_params_default(struct asw_sched_params *p);
 
 /* A scheduler (opaque). */

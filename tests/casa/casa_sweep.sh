@@ -23,12 +23,16 @@ py=$1 scenario=$2
 here=$ASW_SOURCE_DIR/tests/casa
 . "$ASW_SOURCE_DIR/scripts/lib.sh"
 
-if [ ! -x "$py" ] || ! "$py" -c 'import casatools' >/dev/null 2>&1; then
+# (In a scratch directory: importing casatools writes a casa-*.log there.)
+probe=$(mktemp -d)
+if [ ! -x "$py" ] || ! (cd "$probe" && HOME=$probe "$py" -c 'import casatools') >/dev/null 2>&1; then
+    rm -rf "$probe"
     msg="CASA venv python not usable: $py (scripts/bootstrap.sh --casa --venv <build>/casa-venv)"
     if [ "${ASW_REQUIRE_CASA:-0}" = 1 ]; then echo "FAIL: $msg"; exit 1; fi
     echo "SKIP: $msg"
     exit 77
 fi
+rm -rf "$probe"
 
 t0=$(date +%s)
 data=$("$here/data.sh" "$py")

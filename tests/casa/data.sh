@@ -97,4 +97,11 @@ PY
 echo "$marker" >"$data/marker"
 echo "made in $(( $(date +%s) - t0 )) s" >"$data/made"
 touch "$data/.done"
+# Data of older generators is not used again.
+for old in "$ASW_BUILD_DIR"/casa-data/*; do
+    case $old in
+    "$data" | "$data.lock") ;;
+    *) [ -f "$old/.done" ] && rm -rf "$old" ;;
+    esac
+done
 echo "$data"

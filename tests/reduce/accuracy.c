@@ -11,8 +11,10 @@
  *                   depths >= 10 sigma, completeness >= 95% at 7 sigma,
  *                   at most 1 false detection in 1000 line-free cubes.
  *
- * Options: --n N (sample size), --seed S. Prints the figures and exits 1
- * when a criterion fails. Deterministic for a given seed.
+ * Options: --n N (sample size), --seed S, --smoke (small samples for the
+ * sanitizer build: every path runs, the statistical criteria are printed
+ * but not enforced). Prints the figures and exits 1 when a criterion
+ * fails. Deterministic for a given seed.
  */
 #include "synth.h"
 
@@ -29,11 +31,22 @@
 #include <time.h>
 
 static int failures;
+static int smoke; /* --smoke: small samples, statistics not enforced */
 
 static void check(int ok, const char *fmt, double v, double lo, double hi)
 {
     printf("  %-52s %10.4f  [%g, %g]  %s\n", fmt, v, lo, hi,
-           ok ? "ok" : "FAIL");
+           ok      ? "ok"
+           : smoke ? "(not enforced: --smoke)"
+                   : "FAIL");
+    if (!ok && !smoke)
+        failures++;
+}
+
+/* A check that holds whatever the sample size (nothing lost). */
+static void must(int ok, const char *what, double v)
+{
+    printf("  %-52s %10.4f  %s\n", what, v, ok ? "ok" : "FAIL");
     if (!ok)
         failures++;
 }
@@ -52,6 +65,13 @@ static void push(struct stats *s, double x)
             abort();
     }
     s->v[s->n++] = x;
+}
+
+static void drop(struct stats *s)
+{
+    free(s->v);
+    s->v = NULL;
+    s->n = s->cap = 0;
 }
 
 static double mean(const struct stats *s)
@@ -224,12 +244,19 @@ static int run_flux(int n, unsigned long seed)
            100 * stdev(&rms));
     printf("  position pull std: RA %.3f  Dec %.3f\n", stdev(&pra),
            stdev(&pdec));
-    check(lost == 0, "images not measured", lost, 0, 0);
+    must(lost == 0, "images not measured", lost);
     check(fabs(mean(&rel)) < 0.01, "flux bias (fraction)", mean(&rel), -0.01,
           0.01);
     double ps = stdev(&pull);
     check(ps >= 0.9 && ps <= 1.1, "flux pull std", ps, 0.9, 1.1);
     check(fabs(mean(&pull)) < 0.15, "flux pull mean", mean(&pull), -0.15, 0.15);
+    struct stats *all[] = {&rel, &pull, &prel, &rms, &pra, &pdec};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        drop(all[i]);
+    for (int b = 0; b < 3; b++) {
+        drop(&bin_pull[b]);
+        drop(&bin_rel[b]);
+    }
     free(img);
     free(pb);
     synth_rng_free(r);
@@ -311,10 +338,15 @@ static int run_alpha(int n, unsigned long seed)
     printf("  alpha error: median stat %.4f, sys/stat median %.2f; flux_ref "
            "pull std %.3f\n",
            pctl(&aerr, 0.5), pctl(&sys, 0.5), stdev(&fref));
-    check(lost == 0, "setups not measured", lost, 0, 0);
+    must(lost == 0, "setups not measured", lost);
     check(fabs(mean(&d)) < 0.02, "alpha bias", mean(&d), -0.02, 0.02);
     double ps = stdev(&pull);
     check(ps >= 0.9 && ps <= 1.1, "alpha pull std", ps, 0.9, 1.1);
+    drop(&d);
+    drop(&pull);
+    drop(&sys);
+    drop(&fref);
+    drop(&aerr);
     free(img);
     free(pb);
     synth_rng_free(r);
@@ -430,7 +462,7 @@ static int run_absorb(int n_false, unsigned long seed)
     float *cube = malloc((size_t)32 * 32 * NCH * sizeof *cube);
     struct asw_line lines[ASW_ABSORB_MAX_LINES];
     /* (a) optical depth for depths of 10-60 sigma */
-    int na = 250, nb = 300;
+    int na = smoke ? 25 : 250, nb = smoke ? 30 : 300;
     struct stats trel = {0}, tpull = {0}, t10 = {0}, dv = {0}, noise = {0};
     int amiss = 0, aextra = 0, id_ok = 0;
     for (int i = 0; i < na; i++) {
@@ -536,6 +568,11 @@ static int run_absorb(int n_false, unsigned long seed)
     check(hfalse * 1000.0 / (nh > 0 ? nh : 1) <= 1.0,
           "(d) false per 1000 Hanning-smoothed line-free cubes",
           hfalse * 1000.0 / (nh > 0 ? nh : 1), 0, 1);
+    drop(&trel);
+    drop(&tpull);
+    drop(&t10);
+    drop(&dv);
+    drop(&noise);
     free(cube);
     synth_rng_free(r);
     return 0;
@@ -550,11 +587,13 @@ int main(int argc, char **argv)
     }
     int n = -1;
     unsigned long seed = 20250501;
-    for (int i = 2; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--n"))
-            n = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--seed"))
-            seed = strtoul(argv[i + 1], NULL, 10);
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--smoke"))
+            smoke = 1;
+        else if (!strcmp(argv[i], "--n") && i + 1 < argc)
+            n = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
+            seed = strtoul(argv[++i], NULL, 10);
     }
     clock_t t0 = clock();
     if (!strcmp(argv[1], "flux"))

@@ -1150,9 +1150,15 @@ static void test_crash_every_write(void **state)
     const char *env = getenv("ASW_CAT_WRITE_KILLS");
     int kills = env ? atoi(env) : UNDER_SANITIZER ? 16 : 40;
     int step = total / kills > 0 ? total / kills : 1;
-    if (getenv("ASW_CAT_VERBOSE"))
-        fprintf(stderr, "%d writes; a kill every %d\n", total, step);
-    for (int n = 1 + (int)(time(NULL) % step); n <= total; n += step) {
+    /* Where in each stretch of `step` writes: varies between runs for
+     * coverage; printed, and fixed by ASW_CAT_WRITE_OFFSET, to reproduce. */
+    const char *fix = getenv("ASW_CAT_WRITE_OFFSET");
+    int first = 1 + (fix ? atoi(fix) : (int)(time(NULL) % step)) % step;
+    fprintf(stderr,
+            "test_crash_every_write: %d writes, a kill every %d "
+            "from the %d-th (ASW_CAT_WRITE_OFFSET=%d)\n",
+            total, step, first, first - 1);
+    for (int n = first; n <= total; n += step) {
         char point[16];
         snprintf(point, sizeof point, "%s", n % 2 ? "torn" : "write");
         crash_at(point, n);

@@ -261,6 +261,22 @@ static void reject_unfit(void **state)
     assert_int_equal(asw_sched_add_worker(s, 1, 1), 1);
     assert_int_equal(expect_assign(s, 0, 1), mid);
     asw_sched_free(s);
+
+    /* Without rejection an oversized unit runs alone on an empty node. */
+    struct asw_sched_params p;
+    asw_sched_params_default(&p);
+    p.reject_oversize = 0;
+    assert_int_equal(asw_sched_new(&p, &s), 0);
+    n0 = asw_sched_add_node(s, 10 * GB);
+    asw_sched_add_worker(s, n0, 1);
+    asw_sched_add_worker(s, n0, 1);
+    small = asw_sched_add_unit(s, 10, 5 * GB, 0);
+    big = asw_sched_add_unit(s, 1, 30 * GB, 0);
+    assert_int_equal(expect_assign(s, 0, -1), small);
+    expect_idle(s, 0); /* not beside the small one */
+    asw_sched_result(s, small, 1, ASW_ST_DONE, "");
+    assert_int_equal(expect_assign(s, 1, -1), big);
+    asw_sched_free(s);
 }
 
 static void retries_backoff(void **state)

@@ -1,7 +1,9 @@
 /*
  * test_untar.c - asw_untar on tars built here with libarchive's writer:
  * a normal ALMA product layout, hostile entries ("..", absolute paths,
- * escaping symlinks and hard links, a fifo), the filter and the caps.
+ * escaping symlinks and hard links, a fifo), the filter and the caps; the
+ * layout classifier, removal of a failed extraction's entries, and
+ * extraction from a streamed source.
  *
  * Each test works in a fresh directory T holding the tar and the unit
  * directory T/unit; "nothing written outside" is checked by listing T.
@@ -189,6 +191,11 @@ static void test_alma_layout(void **state, int gzip)
                   strlen("field,spw,freq,flux\nJ1924-2914,16,9.1e10,3.2\n") +
                   strlen("print('hi')\n") + strlen("readme");
     assert_int_equal(st.bytes, want);
+    assert_int_equal(st.files_by_area[ASW_ALMA_PRODUCT], 2);
+    assert_int_equal(st.files_by_area[ASW_ALMA_CALIBRATION], 1);
+    assert_int_equal(st.files_by_area[ASW_ALMA_SCRIPT], 1);
+    assert_int_equal(st.files_by_area[ASW_ALMA_MEMBER], 1);
+    assert_int_equal(st.files_by_area[ASW_ALMA_NONE], 0);
 
     char p[1024];
     snprintf(p, sizeof p, "%s/%s", f->unit, FLUX);
@@ -544,6 +551,175 @@ static void test_check_path(void **state)
     assert_int_equal(asw_untar_check_path("", &err), ASW_EARCHIVE);
 }
 
+static void test_classify(void **state)
+{
+    (void)state;
+    struct asw_alma_path ap;
+    assert_int_equal(asw_untar_classify(FITS, &ap), ASW_ALMA_PRODUCT);
+    assert_string_equal(ap.project, "2017.1.01185.S");
+    assert_string_equal(ap.sous, "uid___A001_X1284_X265c");
+    assert_string_equal(ap.gous, "uid___A001_X1284_X265d");
+    assert_string_equal(ap.mous, "uid___A001_X1284_X265e");
+    assert_string_equal(
+        ap.rest, "uid___A001_X1284_X265e.J1924-2914_bp.spw16.mfs.I.pbcor.fits");
+    assert_string_equal(asw_alma_area_name(ap.area), "product");
+
+    assert_int_equal(asw_untar_classify("./" FLUX, &ap), ASW_ALMA_CALIBRATION);
+    assert_string_equal(ap.rest, "flux.csv");
+    assert_int_equal(asw_untar_classify(README, &ap), ASW_ALMA_MEMBER);
+    assert_string_equal(ap.rest, "README");
+    assert_int_equal(asw_untar_classify(MOUS "/", &ap), ASW_ALMA_MEMBER);
+    assert_string_equal(ap.rest, "");
+    assert_int_equal(asw_untar_classify(MOUS "/product/", &ap),
+                     ASW_ALMA_PRODUCT);
+    assert_string_equal(ap.rest, "");
+    assert_int_equal(
+        asw_untar_classify(MOUS "/raw/uid___A002_Xd28a9e_X71b8.asdm.sdm/"
+                                "Main.xml",
+                           &ap),
+        ASW_ALMA_RAW);
+    assert_string_equal(ap.rest, "uid___A002_Xd28a9e_X71b8.asdm.sdm/Main.xml");
+    assert_int_equal(asw_untar_classify(MOUS "/qa/x.html", NULL), ASW_ALMA_QA);
+    assert_int_equal(asw_untar_classify(MOUS "/log/x.log", NULL), ASW_ALMA_LOG);
+    assert_int_equal(asw_untar_classify(MOUS "/script/s.py", NULL),
+                     ASW_ALMA_SCRIPT);
+    assert_int_equal(asw_untar_classify(MOUS "/products/x", NULL),
+                     ASW_ALMA_OTHER);
+    assert_int_equal(asw_untar_classify(MOUS "/rawdata/x", NULL),
+                     ASW_ALMA_OTHER);
+
+    /* Not the layout: nothing is filled in. */
+    const char *bad[] = {
+        "x.fits",
+        "2017.1.01185.S/",
+        "2017.1.01185.S/science_goal.uid___A001_X1_X2/group.uid___A001_X1_X3",
+        "2017.1.01185.S/science_goal.uid___A/group.uid___B/x/product/y",
+        "2017.1.01185.S/goal.uid___A/group.uid___B/member.uid___C/product/y",
+        "2017/science_goal.uid___A/group.uid___B/member.uid___C/product/y",
+        "2017.1.0118$.S/science_goal.uid___A/group.uid___B/member.uid___C/r",
+        "2017.1.01185.S/science_goal.X/group.uid___B/member.uid___C/product",
+        NULL,
+    };
+    for (int i = 0; i < 9; i++) {
+        memset(&ap, 0x55, sizeof ap);
+        assert_int_equal(asw_untar_classify(bad[i], &ap), ASW_ALMA_NONE);
+        assert_int_equal(ap.area, ASW_ALMA_NONE);
+        assert_string_equal(ap.project, "");
+        assert_string_equal(ap.mous, "");
+        assert_string_equal(ap.rest, "");
+    }
+    assert_string_equal(asw_alma_area_name(ASW_ALMA_N_AREAS), "none");
+}
+
+/* With remove_on_error, a refused entry takes away what the call wrote
+ * before it, parent directories it created included, and nothing that
+ * was there before. */
+static void test_remove_on_error(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(mkdir(f->unit, 0755), 0);
+    char p[1024];
+    snprintf(p, sizeof p, "%s/old.txt", f->unit);
+    FILE *fp = fopen(p, "w");
+    fputs("old", fp);
+    fclose(fp);
+    tar_open(f, 0);
+    add(f, MOUS "/", AE_IFDIR, NULL, NULL, 0, 0);
+    add_file(f, FITS, "SIMPLE");
+    add_file(f, "top.txt", "t");
+    add_file(f, "../escape", "x");
+    tar_close(f);
+    struct asw_untar_limits lim;
+    asw_untar_limits_init(&lim);
+    lim.remove_on_error = 1;
+    struct asw_err err = {0};
+    assert_int_equal(asw_untar(f->tar, f->unit, &lim, NULL, &err),
+                     ASW_EARCHIVE);
+    assert_false(exists(f->unit, FITS));
+    assert_false(exists(f->unit, "top.txt"));
+    assert_false(exists(f->unit, "2017.1.01185.S"));
+    assert_true(exists(f->unit, "old.txt"));
+    assert_root_clean(f);
+
+    /* Without it, the entries before the bad one stay (the default). */
+    lim.remove_on_error = 0;
+    assert_int_equal(asw_untar(f->tar, f->unit, &lim, NULL, &err),
+                     ASW_EARCHIVE);
+    assert_true(exists(f->unit, FITS));
+    assert_true(exists(f->unit, "top.txt"));
+}
+
+/* A streamed source: the tar read through a callback in odd-sized bites,
+ * and a source that fails midway with its own code and message. */
+struct src {
+    FILE *fp;
+    size_t bite;
+    long fail_after; /* bytes, -1 never */
+    long given;
+};
+
+static long src_read(void *user, void *buf, size_t n, struct asw_err *err)
+{
+    struct src *s = user;
+    if (s->fail_after >= 0 && s->given >= s->fail_after)
+        return asw_err_set(err, ASW_ENET, "download", "the mirror went away");
+    if (n > s->bite)
+        n = s->bite;
+    size_t r = fread(buf, 1, n, s->fp);
+    s->given += (long)r;
+    return (long)r;
+}
+
+static void test_stream(void **state)
+{
+    struct fx *f = *state;
+    write_alma_tar(f, 1); /* gzip: the filter works on a stream too */
+    struct src s = {fopen(f->tar, "rb"), 777, -1, 0};
+    struct asw_untar_stats st;
+    struct asw_err err = {0};
+    assert_int_equal(
+        asw_untar_stream(src_read, &s, "t.tgz", f->unit, NULL, &st, &err), 0);
+    fclose(s.fp);
+    assert_int_equal(st.entries, 9);
+    assert_int_equal(st.files_by_area[ASW_ALMA_PRODUCT], 2);
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", f->unit, FLUX);
+    assert_string_equal(read_all(p),
+                        "field,spw,freq,flux\nJ1924-2914,16,9.1e10,3.2\n");
+
+    /* The source fails after the first entries: its error is reported,
+     * not libarchive's view of it. */
+    tar_open(f, 0);
+    static char big[20000];
+    memset(big, 'b', sizeof big);
+    add_file(f, "a.txt", "a");
+    add(f, "b.bin", AE_IFREG, big, NULL, 0, 0);
+    tar_close(f);
+    struct src s2 = {fopen(f->tar, "rb"), 4096, 8192, 0};
+    struct asw_untar_limits lim;
+    asw_untar_limits_init(&lim);
+    lim.remove_on_error = 1;
+    assert_int_equal(
+        asw_untar_stream(src_read, &s2, "t.tar", f->unit, &lim, &st, &err),
+        ASW_ENET);
+    fclose(s2.fp);
+    assert_string_equal(err.module, "download");
+    assert_string_equal(err.msg, "the mirror went away");
+    assert_false(exists(f->unit, "a.txt"));
+    assert_false(exists(f->unit, "b.bin"));
+
+    /* A source failing before any byte. */
+    struct src s3 = {fopen(f->tar, "rb"), 4096, 0, 0};
+    assert_int_equal(
+        asw_untar_stream(src_read, &s3, "t.tar", f->unit, NULL, &st, &err),
+        ASW_ENET);
+    fclose(s3.fp);
+    assert_string_equal(err.msg, "the mirror went away");
+    assert_int_equal(
+        asw_untar_stream(NULL, NULL, NULL, f->unit, NULL, &st, &err),
+        ASW_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -571,6 +747,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_not_an_archive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dot_prefix, setup, teardown),
         cmocka_unit_test(test_check_path),
+        cmocka_unit_test(test_classify),
+        cmocka_unit_test_setup_teardown(test_remove_on_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
