@@ -850,6 +850,8 @@ int asw_cat_open(const char *path, int create_if_missing, struct asw_cat **out,
     if ((rc = cat_journal_scan(c->j, scan_cb, &s, &torn, err)) < 0)
         goto out;
     c->next_seq = s.last_seq + 1;
+    c->stats.torn_bytes = torn;
+    c->stats.stale_journal = stale;
     cat_crash_point("open-scanned");
     if ((rc = mark_dead_runs(c, err)) < 0)
         goto out;

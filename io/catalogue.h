@@ -150,6 +150,11 @@ struct asw_cat_stats {
     size_t last_rows;         /* measurement rows appended by it */
     size_t pending;           /* journal records not yet in the file */
     unsigned long long journal_bytes; /* bytes of those records */
+    /* At open: bytes cut off the journal's end (a record being written
+     * when the last writer died), and whether a journal of another
+     * catalogue was set aside ("<journal>.stale-<id>"). */
+    unsigned long long torn_bytes;
+    int stale_journal;
 };
 
 /* Fill *st. Returns 0 or ASW_EINVAL. */

@@ -101,8 +101,9 @@ struct asw_dl_request {
     int64_t retry_reset_bytes;
 
     /* Optional: publish the arrived prefix here (borrowed; see
-     * asw_dl_tail_new). Needs an absolute dest_path, because the reader
-     * may change the working directory (asw_untar does). */
+     * asw_dl_tail_new). Needs an absolute dest_path: the reader may
+     * change the working directory (asw_untar does; its own thread's
+     * only, unless the kernel refuses a private one). */
     struct asw_dl_tail *tail;
 };
 

@@ -15,7 +15,12 @@
  *     another directory, where its target means something else);
  *   - only regular files, directories and links; no devices, fifos,
  *     sockets.
+ * Entries are written relative to dest_dir (libarchive's secure flags
+ * refuse absolute paths), entered with chdir on a thread-private working
+ * directory (private_cwd).
  */
+#define _GNU_SOURCE /* unshare(CLONE_FS) */
+
 #include "io/untar.h"
 
 #include "src/log.h"
@@ -24,6 +29,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -467,6 +473,28 @@ enum asw_alma_area asw_untar_classify(const char *path,
 
 /* ---- extraction ---------------------------------------------------- */
 
+/*
+ * Give the calling thread a working directory of its own (Linux
+ * unshare(CLONE_FS); no privilege needed), once per thread, so that the
+ * chdir into the destination moves only this thread: a download, a
+ * catalogue write or a spawned CASA on another thread keeps resolving
+ * relative paths where it did. Where the call is refused (an unusual
+ * seccomp policy), the working directory stays shared, as documented.
+ */
+static _Thread_local int cwd_private;
+
+static void private_cwd(void)
+{
+    if (cwd_private)
+        return;
+    if (unshare(CLONE_FS) == 0)
+        cwd_private = 1;
+    else
+        asw_debug("untar: unshare(CLONE_FS): %s; the working directory "
+                  "is shared with other threads",
+                  strerror(errno));
+}
+
 /* The streamed source, as libarchive's read callback sees it. */
 struct source {
     asw_untar_read_fn rd;
@@ -537,6 +565,7 @@ static int extract(struct archive *ar, struct source *src, const char *dest_dir,
                          "mkdir %s: %s", dest_dir, strerror(errno));
         goto out;
     }
+    private_cwd();
     cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (cwd < 0 || chdir(dest_dir) != 0) {
         rc = asw_err_set(err, ASW_EIO, MOD, "cannot enter %s: %s", dest_dir,

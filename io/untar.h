@@ -105,10 +105,12 @@ void asw_untar_limits_init(struct asw_untar_limits *lim);
  * Entries extracted before a failure stay in dest_dir (a per-unit scratch
  * directory the caller removes). st (optional) is filled in every case.
  *
- * The working directory of the process is changed to dest_dir during the
- * call and restored before it returns (libarchive's secure flags reject
- * absolute paths, so entries are written relative to it): do not call it
- * concurrently with anything relying on the working directory.
+ * The working directory of the calling thread is changed to dest_dir
+ * during the call and restored before it returns (libarchive's secure
+ * flags reject absolute paths, so entries are written relative to it).
+ * The thread first gets a working directory of its own (Linux
+ * unshare(CLONE_FS)), so other threads are not affected; only where the
+ * kernel refuses that is the process's working directory moved.
  */
 int asw_untar(const char *tar_path, const char *dest_dir,
               const struct asw_untar_limits *lim, struct asw_untar_stats *st,

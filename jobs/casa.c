@@ -23,6 +23,7 @@
 
 #include "src/buf.h"
 #include "src/log.h"
+#include "src/reduce/fluxcat.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -1289,54 +1290,102 @@ static int alma_band(double hz)
     return -1;
 }
 
-static int collect(struct run *r, struct asw_result *res, struct asw_err *err)
+/* The identifying columns C knows better than a file name: the field's
+ * real name (the product name holds a file-safe stem), its intent, and
+ * what the image step measured. */
+static void fix_rows(const struct run *r, const json_t *o,
+                     struct asw_result *res, size_t n_img, size_t n_sp,
+                     size_t n_ln)
 {
-    char path[PATH_MAX];
+    long fid = jint(o, "field", -1);
+    const struct field *f = fid >= 0 && (size_t)fid < r->nf ? &r->f[fid] : NULL;
+    double rt = jnum(o, "rms_theory_jy"), dr = jnum(o, "dr");
+    for (size_t k = n_img; k < res->n_images; k++) {
+        struct asw_image *row = &res->images[k];
+        snprintf(row->unit_id, sizeof row->unit_id, "%s", r->unit->id);
+        if (f) {
+            snprintf(row->source, sizeof row->source, "%s", f->name);
+            if (f->primary >= 0)
+                snprintf(row->intent, sizeof row->intent, "%s",
+                         ic_name[f->primary]);
+        }
+        if (isfinite(rt) && !isfinite(row->rms_theory_jy))
+            row->rms_theory_jy = rt;
+        if (isfinite(dr) && !isfinite(row->dynamic_range))
+            row->dynamic_range = dr;
+        if (row->band < 0 && isfinite(row->freq_hz))
+            row->band = alma_band(row->freq_hz);
+    }
+    for (size_t k = n_sp; f && k < res->n_spectra; k++)
+        snprintf(res->spectra[k].source, sizeof res->spectra[k].source, "%s",
+                 f->name);
+    for (size_t k = n_ln; f && k < res->n_lines; k++)
+        snprintf(res->lines[k].source, sizeof res->lines[k].source, "%s",
+                 f->name);
+}
+
+/*
+ * Measure every exported image (jobs/measure.h: image rows, and for cubes
+ * the spectrum and its absorption lines), then the spectral index per
+ * source over the per-spw mfs images. An image that cannot be measured
+ * keeps its row with the reason; only when none could be is the unit a
+ * failure.
+ */
+static int collect(struct run *r, const char *flux_csv, struct asw_result *res,
+                   struct asw_err *err)
+{
+    char path[PATH_MAX], pb[PATH_MAX];
     pathf(path, sizeof path, "%s/images.json", r->work);
     json_t *j = load_json(path, err);
     if (!j)
         return err ? err->code : ASW_EPARSE;
+    /* The catalogue fluxes, for the comparison columns; a bad flux.csv
+     * only costs the comparison. */
+    struct asw_fluxcat cat = {0};
+    if (flux_csv) {
+        struct asw_err cerr = {0};
+        if (asw_fluxcat_load(flux_csv, &cat, &cerr) == ASW_ENOMEM) {
+            json_decref(j);
+            return asw_err_set(err, ASW_ENOMEM, MOD, "out of memory");
+        }
+        if (cerr.code)
+            asw_warn("%s: %s", r->unit->id, cerr.msg);
+    }
+    struct asw_measure_opts mo;
+    asw_measure_opts_init(&mo);
+    mo.unit_id = r->unit->id;
+    mo.cat = &cat;
     json_t *imgs = json_object_get(j, "images");
-    size_t i, failed = 0, n = json_array_size(imgs);
+    size_t i, failed = 0, n = json_array_size(imgs), first = res->n_images;
     json_t *o;
     int rc = 0;
     json_array_foreach(imgs, i, o)
     {
-        const char *file = jstr(o, "file");
-        if (!*file || strchr(file, '/'))
-            continue;
-        if (snprintf(path, sizeof path, "%s/%s", r->fits, file) >=
-            (int)sizeof path)
-            continue;
-        struct asw_image row;
-        struct asw_err ierr = {0};
-        if (asw_measure_file(path, &row, &ierr)) {
-            asw_warn("%s: %s", r->unit->id, ierr.msg);
+        const char *file = jstr(o, "file"), *pbf = jstr(o, "pb_file");
+        if (!*file || strchr(file, '/') || strchr(pbf, '/') ||
+            pathf(path, sizeof path, "%s/%s", r->fits, file) ||
+            pathf(pb, sizeof pb, "%s/%s", r->fits, pbf)) {
             failed++;
             continue;
         }
-        snprintf(row.unit_id, sizeof row.unit_id, "%s", r->unit->id);
-        long fid = jint(o, "field", -1);
-        if (fid >= 0 && (size_t)fid < r->nf) {
-            /* The field's real name, not the file-name stem. */
-            snprintf(row.source, sizeof row.source, "%s", r->f[fid].name);
-            if (r->f[fid].primary >= 0)
-                snprintf(row.intent, sizeof row.intent, "%s",
-                         ic_name[r->f[fid].primary]);
-        }
-        double rt = jnum(o, "rms_theory_jy");
-        if (isfinite(rt) && !isfinite(row.rms_theory_jy))
-            row.rms_theory_jy = rt;
-        double dr = jnum(o, "dr");
-        if (isfinite(dr) && !isfinite(row.dynamic_range))
-            row.dynamic_range = dr;
-        if (row.band < 0 && isfinite(row.freq_hz))
-            row.band = alma_band(row.freq_hz);
-        if ((rc = asw_result_add_image(res, &row))) {
-            asw_err_set(err, rc, MOD, "out of memory");
+        mo.pb_path = *pbf && exists(pb) ? pb : NULL;
+        mo.rms_theory_jy = jnum(o, "rms_theory_jy");
+        size_t n_img = res->n_images, n_sp = res->n_spectra,
+               n_ln = res->n_lines;
+        struct asw_err ierr = {0};
+        int mrc = asw_measure_into(path, &mo, res, NULL, &ierr);
+        if (mrc == ASW_ENOMEM) {
+            rc = asw_err_set(err, mrc, MOD, "out of memory");
             break;
         }
+        if (mrc) { /* the row records why */
+            asw_warn("%s: %s", r->unit->id, ierr.msg);
+            failed++;
+        }
+        fix_rows(r, o, res, n_img, n_sp, n_ln);
     }
+    if (!rc)
+        rc = asw_measure_seds(res, first, err);
     json_t *sc;
     json_array_foreach(json_object_get(j, "selfcal"), i, sc)
         asw_info("unit %s: self-calibration of field %ld: dynamic range "
@@ -1344,6 +1393,7 @@ static int collect(struct run *r, struct asw_result *res, struct asw_err *err)
                  r->unit->id, jint(sc, "field", -1), jnum(sc, "dr_before"),
                  jnum(sc, "dr_after"));
     json_decref(j);
+    asw_fluxcat_free(&cat);
     if (!rc && n == 0)
         rc = asw_err_set(err, ASW_ENOTFOUND, MOD, "no images were made for %s",
                          r->uid);
@@ -1546,7 +1596,7 @@ static int process_unit(struct run *r, const char *unit_dir,
     if (!rc)
         rc = step_image(r, &g, err);
     if (!rc)
-        rc = collect(r, res, err);
+        rc = collect(r, flux_csv, res, err);
     res->t_process_s = r->t_casa;
     if (!rc) {
         if (cc->remove_asdm && !r->input_is_ms)

@@ -119,9 +119,9 @@ struct asw_pipeline_hooks {
  * function: failures are recorded in res ("scratch full" for ASW_ENOSPC,
  * status interrupted for ASW_EINTR). hooks may be NULL.
  *
- * Runs on one thread per process: extraction changes the working
- * directory while it runs (see asw_untar). It is asw_pipeline_fetch
- * followed, when that succeeded, by asw_pipeline_process.
+ * Extraction changes the working directory of its own thread only (see
+ * asw_untar). It is asw_pipeline_fetch followed, when that succeeded, by
+ * asw_pipeline_process.
  */
 void asw_pipeline_run_ex(const struct asw_config *cfg, const struct asw_unit *u,
                          int rank, const struct asw_pipeline_hooks *hooks,
@@ -146,9 +146,10 @@ void asw_pipeline_run_ex(const struct asw_config *cfg, const struct asw_unit *u,
  * its own thread: the fetch phase's file-local state (the extraction
  * filter, the scratch walk) and the backends' (the products walk) are
  * separate, and every path they use is absolute (the unit directory goes
- * through realpath), so the working directory that extraction changes
- * matters to neither. cfg->scratch_dir should be absolute when they run
- * concurrently (mpi/sweep.c makes it so).
+ * through realpath). Extraction changes only its own thread's working
+ * directory (asw_untar; where the kernel refuses a private one, the
+ * process's: cfg->scratch_dir should then be absolute, and mpi/sweep.c
+ * makes it so).
  */
 int asw_pipeline_fetch(const struct asw_config *cfg, const struct asw_unit *u,
                        int rank, const struct asw_pipeline_hooks *hooks,

@@ -507,7 +507,10 @@ static void serve(struct master *m)
             on_signal(m, asw_signals_first(), -1, n >= 2);
             busy = 1;
         }
-        while (asw_msg_pending(m->comm, MPI_ANY_SOURCE)) {
+        /* A bounded batch, so that signals and rank 0's own units are
+         * served between bursts of messages. */
+        for (int k = 0; k < 64 && asw_msg_pending(m->comm, MPI_ANY_SOURCE);
+             k++) {
             struct asw_msg msg;
             double t = now_s();
             if (asw_msg_recv(m->comm, MPI_ANY_SOURCE, &msg))

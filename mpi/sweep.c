@@ -60,8 +60,16 @@ int asw_sweep_main(const char *config_path, int *argc, char ***argv)
         asw_config_free(&cfg);
         goto out;
     }
-    if (make_absolute(&cfg.catalogue) || make_absolute(&cfg.scratch_dir) ||
-        make_absolute(&cfg.sched.trace) || asw_signals_install()) {
+    /* Paths of [casa] too; a bare program name stays a PATH lookup. */
+    char **casa_paths[] = {&cfg.casa.python, &cfg.casa.casa, &cfg.casa.flux_csv,
+                           &cfg.casa.analysis_utils, &cfg.casa.output_dir};
+    int bad = 0;
+    for (size_t i = 0; i < sizeof casa_paths / sizeof *casa_paths; i++)
+        if (*casa_paths[i] && strchr(*casa_paths[i], '/'))
+            bad |= make_absolute(casa_paths[i]);
+    if (bad || make_absolute(&cfg.catalogue) ||
+        make_absolute(&cfg.scratch_dir) || make_absolute(&cfg.sched.trace) ||
+        asw_signals_install()) {
         asw_error("out of memory");
         MPI_Abort(comm, 71);
     }

@@ -12,6 +12,8 @@
 #                               sleep)
 #        BENCH_STRATEGIES="fifo largest prefetch"
 #        BENCH_SLOTS=4          [scheduler] download_slots
+#        BENCH_FSYNC=false      [output] journal_fsync (the catalogue's
+#                               fdatasync per result: rank 0's time)
 #
 # One synthetic archive (tests/integration/engine_archive.py synth
 # --bench: one calibrator image per unit, lognormal body with a Pareto
@@ -21,6 +23,7 @@
 #   fifo      archive order, no prefetch (almaqso's shape)
 #   largest   largest first, no prefetch
 #   prefetch  largest first, [scheduler] prefetch = 1
+#   prefetch2 largest first, [scheduler] prefetch = 2 (not by default)
 # For every run the master's trace gives the makespan (first unit handed
 # out to last result) and the master's time per result; the lower bound is
 # max(total bytes / bandwidth, total processing / workers, longest unit
@@ -41,6 +44,7 @@ jitter=${BENCH_JITTER:-0.2}
 ranks_list=${BENCH_RANKS:-"2 4 8 16"}
 strategies=${BENCH_STRATEGIES:-"fifo largest prefetch"}
 slots=${BENCH_SLOTS:-4}
+fsync=${BENCH_FSYNC:-false}
 py=/usr/bin/python3
 work=$build/bench-engine
 rm -rf "$work"
@@ -66,6 +70,8 @@ prefetch = 0" ;;
 prefetch = 0" ;;
         prefetch) sched="order = largest
 prefetch = 1" ;;
+        prefetch2) sched="order = largest
+prefetch = 2" ;;
         *) echo "unknown strategy $strat" >&2; exit 1 ;;
         esac
         cat >"$work/$name.ini" <<INI
@@ -76,7 +82,7 @@ dir = $work/scratch
 reserve = 0
 [output]
 catalogue = $work/$name.h5
-journal_fsync = false
+journal_fsync = $fsync
 [run]
 progress = off
 [scheduler]
@@ -132,7 +138,8 @@ print("| ranks | strategy | makespan s | bound s (bw / proc / unit) "
       "| efficiency | master ms/result |")
 print("|---|---|---|---|---|---|")
 names = {"fifo": "FIFO, no prefetch", "largest": "largest first",
-         "prefetch": "largest first + prefetch"}
+         "prefetch": "largest first + prefetch",
+         "prefetch2": "largest first + prefetch 2"}
 for r in rows:
     print("| %d | %s | %.2f | %.2f (%.2f / %.2f / %.2f) | %.3f | %.2f |" % (
         r["ranks"], names.get(r["strategy"], r["strategy"]), r["makespan_s"],

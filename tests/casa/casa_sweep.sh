@@ -128,7 +128,8 @@ failures)
     (
         for _ in $(seq 1 6000); do
             if [ -s "$pidf" ]; then
-                sleep 3
+                # The step runs for 10 s or more: kill it mid-way.
+                sleep 2
                 pid=$(cat "$pidf")
                 echo "killing the CASA process $pid of uid___A002_Xc0ffee_X6 with SIGKILL"
                 kill -9 "$pid"

@@ -190,19 +190,31 @@ def accept(a):
             check(abs(depth - (1 - math.exp(-ln['tau_peak']))) < 0.1,
                   '%s: line depth %.3f, injected %.3f (channel-averaged)'
                   % (uid[-2:], depth, 1 - math.exp(-ln['tau_peak'])))
-        if lines is not None and len(lines):
-            mine = [r for r in lines if s(r['unit_id']) == uid]
-            near = [r for r in mine if abs(r['v_lsrk_kms'] - ln['v_lsrk_kms']) < 2.0]
-            print('info  %s: /absorption holds %d lines, %d within 2 km/s of the injected one'
-                  % (uid, len(mine), len(near)))
-        else:
-            print('info  %s: /absorption is not filled (no line analysis in the '
-                  'casa backend yet): the line was checked in the exported cube' % uid)
-        if seds is not None and len(seds):
-            for r in seds:
-                if s(r['unit_id']) == uid:
-                    print('info  %s /seds: %s alpha %.3f +- %.3f (%d spws)'
-                          % (uid[-2:], s(r['source']), r['alpha'], r['alpha_err'], r['n_spw']))
+        # The catalogue's own line analysis (jobs/measure.h on the cubes):
+        # the injected line, and nothing else in any cube of the unit.
+        mine = [r for r in (lines if lines is not None else []) if s(r['unit_id']) == uid]
+        check(len(mine) == 1, '%s: /absorption holds %d line(s), 1 injected' % (uid, len(mine)))
+        for r in mine:
+            check(s(r['source']) == ln['field'] and int(r['spw']) == 0 and
+                  s(r['species']).startswith('HNC') and
+                  abs(r['v_lsrk_kms'] - ln['v_lsrk_kms']) <= 1.0 and
+                  abs(r['tau_peak'] / ln['tau_peak'] - 1) < 0.2 and
+                  abs(r['fwhm_kms'] / ln['fwhm_kms'] - 1) < 0.3,
+                  '%s /absorption: %s %s spw%d at %.2f km/s (injected %.2f), FWHM %.2f km/s '
+                  '(%.2f), tau %.3f (%.3f)'
+                  % (uid[-2:], s(r['source']), s(r['species']), r['spw'], r['v_lsrk_kms'],
+                     ln['v_lsrk_kms'], r['fwhm_kms'], ln['fwhm_kms'], r['tau_peak'],
+                     ln['tau_peak']))
+        # The catalogue's spectral index (/seds, over the per-spw mfs
+        # images; the phase calibrator's includes the line-diluted spw).
+        srows = [r for r in (seds if seds is not None else []) if s(r['unit_id']) == uid]
+        check(len(srows) == 2, '%s: /seds holds %d rows (2 calibrators)' % (uid, len(srows)))
+        for r in srows:
+            f = field_of(t, s(r['source']))
+            check(f is not None and abs(r['alpha'] - f['alpha']) <= ALPHA_TOL,
+                  '%s /seds: %s alpha %.3f +- %.3f (%d spws), truth %.3f'
+                  % (uid[-2:], s(r['source']), r['alpha'], r['alpha_err'], r['n_spw'],
+                     f['alpha'] if f else float('nan')))
         # Files kept (no removal options): the ASDM, the MSs, the images.
         ud = unit_dir(a.sweep, uid)
         check(bool(glob.glob(os.path.join(ud, '*', 'science_goal.*', '*', '*', 'raw',

@@ -1190,7 +1190,11 @@ static void test_seg_503_per_segment(void **state)
     assert_int_equal(asw_dl_fetch(&r, &st, &err), 0);
     assert_complete(f);
     assert_int_equal(requests(), 6);
-    assert_int_equal(st.attempts, 6);
+    /* Both 503s normally cost an attempt each; libcurl may also resend a
+     * request by itself when the server closed a reused connection (the
+     * server then counts a request the client did not start), so the
+     * client's count may be one short. */
+    assert_true(st.attempts >= 5 && st.attempts <= 6);
 }
 
 /* A segment that keeps failing exhausts its retries: the call fails

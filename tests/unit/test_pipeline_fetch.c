@@ -677,13 +677,21 @@ static void test_stop_hook(void **state)
 struct overlap {
     char first[700];
     int seen_early;
+    char cwd[4096]; /* this thread's working directory before */
+    int cwd_moved;  /* it changed while the extraction ran */
 };
 
 static int watch_first(void *user, int64_t now, int64_t total, double bps)
 {
     struct overlap *o = user;
-    if (total > 0 && now < total / 2 && exists(o->first))
+    char here[4096];
+    if (total > 0 && now < total / 2 && exists(o->first)) {
         o->seen_early = 1;
+        /* The extraction thread has entered its directory by now; this
+         * (the downloading) thread must not have moved with it. */
+        if (!getcwd(here, sizeof here) || strcmp(here, o->cwd) != 0)
+            o->cwd_moved = 1;
+    }
     return 0;
 }
 
@@ -695,8 +703,9 @@ static void test_during_overlaps(void **state)
     assert_int_equal(mkdir(dir, 0755), 0);
     snprintf(dest, sizeof dest, "%s/slow.tar", dir);
     snprintf(url, sizeof url, "%s/slow.tar", S.base);
-    struct overlap o = {{0}, 0};
+    struct overlap o = {{0}, 0, {0}, 0};
     snprintf(o.first, sizeof o.first, "%s/%s/raw/chunk00.bin", dir, MOUS);
+    assert_non_null(getcwd(o.cwd, sizeof o.cwd));
     struct asw_dl_ctx *ctx = asw_dl_ctx_new();
     struct asw_dl_request req;
     asw_dl_request_init(&req, url, dest);
@@ -712,6 +721,7 @@ static void test_during_overlaps(void **state)
                      0);
     asw_dl_ctx_free(ctx);
     assert_true(o.seen_early);
+    assert_false(o.cwd_moved);
     assert_int_equal(ust.files_by_area[ASW_ALMA_RAW], 16);
     assert_int_equal(ust.bytes, 16 * 256 * 1024);
     assert_true(exists(dest)); /* remove_tar 0 keeps it */
@@ -782,6 +792,52 @@ static void test_scratch_check(void **state)
                      ASW_EIO);
 }
 
+/* The [download] and [scratch] keys of this issue: defaults, sizes with
+ * suffixes, and values refused with the key named. */
+static void test_config_keys(void **state)
+{
+    (void)state;
+    struct asw_config cfg;
+    struct asw_err err = {0};
+    const char *base = "[archive]\nmirrors = http://x\n";
+    assert_int_equal(asw_config_parse(base, "t.ini", &cfg, &err), 0);
+    assert_int_equal(cfg.segments, 4);
+    assert_int_equal(cfg.min_segment_bytes, 64LL << 20);
+    assert_int_equal(cfg.max_transfers, 4);
+    assert_int_equal(cfg.extract_during, 1);
+    assert_int_equal(cfg.scratch_reserve_bytes, 1LL << 30);
+    asw_config_free(&cfg);
+
+    char text[512];
+    snprintf(text, sizeof text,
+             "%s[download]\nsegments = 16\nmin_segment = 3M\n"
+             "max_transfers = 2\nextract = after\n[scratch]\n"
+             "reserve = 2G\n",
+             base);
+    assert_int_equal(asw_config_parse(text, "t.ini", &cfg, &err), 0);
+    assert_int_equal(cfg.segments, 16);
+    assert_int_equal(cfg.min_segment_bytes, 3LL << 20);
+    assert_int_equal(cfg.max_transfers, 2);
+    assert_int_equal(cfg.extract_during, 0);
+    assert_int_equal(cfg.scratch_reserve_bytes, 2LL << 30);
+    asw_config_free(&cfg);
+
+    const char *bad[] = {
+        "[download]\nsegments = 0\n",      "[download]\nsegments = 33\n",
+        "[download]\nmin_segment = 0\n",   "[download]\nmin_segment = 1.5M\n",
+        "[download]\nmin_segment = 4X\n",  "[download]\nmax_transfers = 0\n",
+        "[download]\nextract = maybe\n",   "[scratch]\nreserve = -1\n",
+        "[scratch]\nreserve = 9999999T\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(text, sizeof text, "%s%s", base, bad[i]);
+        assert_int_equal(asw_config_parse(text, "t.ini", &cfg, &err),
+                         ASW_ECONFIG);
+        if (!strstr(err.msg, "bad value"))
+            fail_msg("'%s': %s", bad[i], err.msg);
+    }
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -801,6 +857,7 @@ int main(void)
         T(test_during_stops_download),
         T(test_during_needs_absolute),
         T(test_scratch_check),
+        cmocka_unit_test(test_config_keys),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
