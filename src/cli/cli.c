@@ -16,8 +16,8 @@ static const char usage[] =
     "  run        run a sweep (under mpirun -n N, or as one process)\n"
     "  query      list the work units a sweep would process\n"
     "  votable    print a VOTable's first table as JSON or CSV\n"
-    "  reduce     measure FITS images (peak, rms, beam) and print JSON\n"
-    "  catalogue  inspect a catalogue (summary)\n"
+    "  reduce     measure FITS images (flux, spectral index, QA, absorption)\n"
+    "  catalogue  inspect a catalogue: summary, list, verify, export, merge\n"
     "  fetch      download (and extract) archive files like a sweep does\n"
     "  report     write an HTML report with plots about a catalogue\n"
     "\n"
@@ -27,14 +27,17 @@ static const char usage[] =
     "  almasweep query --config sweep.ini --format table\n"
     "  mpirun -n 16 almasweep run --config sweep.ini\n"
     "  almasweep catalogue summary sweep.h5\n"
-    "  almasweep report sweep.h5 -o report\n"
+    "  almasweep catalogue verify sweep.h5 && almasweep report sweep.h5 -o "
+    "report\n"
+    "  almasweep fetch URL --dest /scratch/x --extract --segments 8\n"
     "\n"
     "exit codes:\n"
     "  0 success; 1 bad usage or configuration; 2 archive query failed;\n"
     "  3 some units failed; 4 interrupted, rerun to continue;\n"
     "  5 catalogue error; 6 an input file could not be read or parsed.\n"
     "\n"
-    "docs: README.md, docs/config.md, docs/catalogue.md\n";
+    "docs: README.md, docs/config.md, docs/catalogue.md, docs/cluster.md,\n"
+    "  docs/casa.md, docs/science.md; man page docs/almasweep.1\n";
 
 int asw_cli_main(int argc, char **argv)
 {
