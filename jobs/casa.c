@@ -1619,6 +1619,9 @@ static int process(const struct asw_job *job, struct asw_result *res,
     r->cc = &job->cfg->casa;
     r->unit = job->unit;
     int rc = process_unit(r, job->unit_dir, res, err);
+    /* For the run's provenance (/runs casa_version, stored by rank 0). */
+    snprintf(res->casa_version, sizeof res->casa_version, "%s",
+             r->casa_version);
     if (r->logs[0] && is_dir(r->logs)) {
         char v[PATH_MAX];
         pathf(v, sizeof v, "%s/casa-version.txt", r->logs);

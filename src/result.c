@@ -223,6 +223,8 @@ char *asw_result_to_json(const struct asw_result *r)
     json_object_set_new(o, "bytes_fetched", json_integer(r->bytes_fetched));
     json_object_set_new(o, "host", json_string(r->host));
     json_object_set_new(o, "rank", json_integer(r->rank));
+    if (r->casa_version[0])
+        json_object_set_new(o, "casa_version", json_string(r->casa_version));
     json_object_set_new(
         o, "images", rows_to_json(&asw_schema_images, r->images, r->n_images));
     json_object_set_new(o, "seds",
@@ -289,6 +291,7 @@ int asw_result_from_json(const char *json, size_t len, struct asw_result *r,
     getstr(o, "unit_id", r->unit_id, sizeof r->unit_id);
     getstr(o, "error", r->error, sizeof r->error);
     getstr(o, "host", r->host, sizeof r->host);
+    getstr(o, "casa_version", r->casa_version, sizeof r->casa_version);
     r->attempts = (int32_t)json_integer_value(json_object_get(o, "attempts"));
     r->rank = (int32_t)json_integer_value(json_object_get(o, "rank"));
     r->t_download_s = getnum(o, "t_download_s");

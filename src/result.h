@@ -167,6 +167,7 @@ struct asw_result {
     int64_t bytes_fetched;
     char host[64];
     int32_t rank;
+    char casa_version[64];    /* CASA that processed the unit, "" if none */
     struct asw_image *images; /* owned, n_images */
     size_t n_images;
     struct asw_sed *seds; /* owned, n_seds */

@@ -30,8 +30,11 @@ def log(msg):
 
 
 def _logfile():
+    # casalog is casatasks' (modular CASA) or a builtin (monolithic CASA,
+    # where casatasks re-exports it too); casatools has none, and a failed
+    # import here would silently turn off the SEVERE scan.
     try:
-        from casatools import casalog
+        from casatasks import casalog
         return casalog.logfile()
     except Exception:
         return ''

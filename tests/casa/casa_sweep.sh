@@ -14,6 +14,9 @@
 #   failures     mpirun -n 2; H (hostile field names), E (corrupt ASDM:
 #                script error), K (CASA killed with SIGKILL), T (hangs
 #                past the step wall-time limit), S (must work)
+#   mpilaunch    mpirun -n 2; S with every CASA step started by the worker
+#                rank as a child MPI job (launcher = mpirun -n {n} ...),
+#                as mpicasa would be: the unit must work
 #   unavailable  S with calibration = generate (no analysisUtils) and with
 #                restore (no delivered package): failed with a message
 # Exit 0 pass, 1 fail, 77 skip (no CASA venv, unless ASW_REQUIRE_CASA=1).
@@ -101,7 +104,7 @@ accept)
         "intents = bp, ph" "weighting = natural"
     run accept 2 || rc=$?
     [ $rc = 0 ] || { echo "FAIL: sweep exit $rc (expected 0)"; exit 1; }
-    check accept "$work/accept" "$data" || exit 1
+    check accept "$work/accept" "$data" --casa-python "$py" || exit 1
     ;;
 options)
     config options "2023.1.00002.S" \
@@ -112,7 +115,8 @@ options)
     run options 0 || rc=$?
     [ $rc = 0 ] || { echo "FAIL: sweep exit $rc (expected 0)"; exit 1; }
     check options "$work/options" "$data" \
-        --reference "$ASW_BUILD_DIR/test-work/casa-accept/accept" || exit 1
+        --reference "$ASW_BUILD_DIR/test-work/casa-accept/accept" \
+        --casa-python "$py" || exit 1
     ;;
 failures)
     marker=$(cat "$data/marker")
@@ -123,16 +127,23 @@ failures)
         "launcher = {python} $here/launcher_shim.py {script}" \
         "step_time_limit = ${ASW_CASA_TEST_LIMIT:-90}"
     export ASW_TEST_HANG=uid___A002_Xc0ffee_X7:import
-    # K: kill -9 the CASA process of its calibration step once it runs.
+    # K: its calibration step runs for real until bandpass has returned and
+    # then stalls inside the step (launcher_shim.py), writing its pid to
+    # $ASW_TEST_STALL_MARKER; only then is it killed with SIGKILL. The kill cannot come
+    # too late (the step never ends by itself: without the kill the
+    # wall-time limit would end it, and the check of the reason fails).
+    export ASW_TEST_STALL=uid___A002_Xc0ffee_X6:calibrate:bandpass
+    export ASW_TEST_STALL_MARKER=$work/failures/K-stalled
     pidf=$work/failures/scratch/almasweep/uid___A002_Xc0ffee_X6/casa/logs/03-calibrate.pid
     (
         for _ in $(seq 1 6000); do
-            if [ -s "$pidf" ]; then
-                # The step runs for 10 s or more: kill it mid-way.
-                sleep 2
-                pid=$(cat "$pidf")
-                echo "killing the CASA process $pid of uid___A002_Xc0ffee_X6 with SIGKILL"
-                kill -9 "$pid"
+            if [ -s "$ASW_TEST_STALL_MARKER" ]; then
+                pid=$(cat "$ASW_TEST_STALL_MARKER")
+                # The runner's pid file names the same process.
+                [ "$pid" = "$(cat "$pidf" 2>/dev/null)" ] ||
+                    echo "K: stalled pid $pid is not the runner's $(cat "$pidf" 2>/dev/null)"
+                echo "killing the CASA process $pid of uid___A002_Xc0ffee_X6 (stalled in calibrate) with SIGKILL"
+                kill -9 "$pid" && echo "$pid" >"$work/failures/K-killed"
                 exit 0
             fi
             sleep 0.2
@@ -143,7 +154,15 @@ failures)
     # 3 = units failed (docs/architecture.md exit codes).
     [ $rc = 3 ] || { echo "FAIL: sweep exit $rc (expected 3: units failed)"; exit 1; }
     check failures "$work/failures" "$data" --marker "$marker" \
-        --limit "${ASW_CASA_TEST_LIMIT:-90}" || exit 1
+        --limit "${ASW_CASA_TEST_LIMIT:-90}" --casa-python "$py" || exit 1
+    ;;
+mpilaunch)
+    config mpilaunch "2023.1.00004.S" "calibration = builtin" \
+        "tclean_modes = mfs" \
+        "launcher = mpirun -n {n} --oversubscribe {python} $here/launcher_shim.py {script}"
+    run mpilaunch 2 || rc=$?
+    [ $rc = 0 ] || { echo "FAIL: sweep exit $rc (expected 0)"; exit 1; }
+    check mpilaunch "$work/mpilaunch" "$data" --casa-python "$py" || exit 1
     ;;
 unavailable)
     config generate "2023.1.00004.S" "calibration = generate" \

@@ -3,9 +3,10 @@
 truth of the simulated EBs (make_eb.py): the catalogue (h5py), the exported
 FITS (astropy) and the files the units left behind.
 
-  check_casa.py accept      SWEEPDIR DATADIR
-  check_casa.py options     SWEEPDIR DATADIR --reference ACCEPT_SWEEPDIR
-  check_casa.py failures    SWEEPDIR DATADIR --marker PREFIX --limit S
+  check_casa.py accept      SWEEPDIR DATADIR --casa-python PY
+  check_casa.py options     SWEEPDIR DATADIR --reference ACCEPT_SWEEPDIR --casa-python PY
+  check_casa.py failures    SWEEPDIR DATADIR --marker PREFIX --limit S --casa-python PY
+  check_casa.py mpilaunch   SWEEPDIR DATADIR --casa-python PY
   check_casa.py unavailable WORKDIR  DATADIR
 
 Prints every figure it checks; exit 0 when all hold, 1 otherwise.
@@ -15,7 +16,9 @@ import glob
 import json
 import math
 import os
+import subprocess
 import sys
+import tempfile
 
 import h5py
 import numpy as np
@@ -70,6 +73,32 @@ def out_dir(sweep, uid):
 
 def unit_dir(sweep, uid):
     return os.path.join(sweep, 'scratch', 'almasweep', uid)
+
+
+def venv_casa_version(py):
+    """casatools.version_string() of the CASA venv python (run in a scratch
+    directory with its own HOME: importing casatools writes a log there)."""
+    with tempfile.TemporaryDirectory() as d:
+        out = subprocess.run([os.path.abspath(py), '-c', 'import casatools; print(casatools.version_string())'],
+                             cwd=d, env=dict(os.environ, HOME=d), capture_output=True,
+                             text=True, timeout=300)
+    lines = out.stdout.strip().splitlines()
+    return lines[-1].strip() if out.returncode == 0 and lines else ''
+
+
+def runs_provenance(a):
+    """/runs records the CASA version the workers ran (their results carry
+    it; rank 0 stores it): one row, mode casa, casa_version equal to the
+    venv's casatools version."""
+    if not check(bool(a.casa_python), '--casa-python given (for /runs casa_version)'):
+        return
+    want = venv_casa_version(a.casa_python)
+    with h5py.File(os.path.join(a.sweep, 'sweep.h5'), 'r') as f:
+        runs = f['runs'][:]
+    got = [s(r['casa_version']) for r in runs]
+    check(want != '' and len(runs) == 1 and s(runs[0]['mode']) == 'casa' and
+          got == [want],
+          '/runs casa_version %s, venv casatools %r' % (got, want))
 
 
 # ---- accept ------------------------------------------------------------
@@ -176,6 +205,21 @@ def accept(a):
                 check(abs(r['peak_jy'] / ref - 1) < FLUX_TOL,
                       '%s %s aggregate mfs peak %.4f Jy at %.2f GHz, truth %.4f Jy'
                       % (uid[-2:], f['name'], r['peak_jy'], r['freq_hz'] / 1e9, ref))
+        # Cubes: LSRK radio velocities (VELREF 257 = 256 radio + 1 LSRK)
+        # and one common restoring beam (per-plane beams would come as a
+        # BEAMS table with CASAMBM = T).
+        from astropy.io import fits
+        cubes = glob.glob(os.path.join(out_dir(a.sweep, uid), 'fits', '*.cube.I.pbcor.fits'))
+        bad = []
+        for p in cubes:
+            with fits.open(p) as h:
+                hd = h[0].header
+                if not (len(h) == 1 and hd.get('BMAJ', 0) > 0 and not hd.get('CASAMBM', False)
+                        and hd.get('SPECSYS') == 'LSRK' and hd.get('VELREF') == 257):
+                    bad.append(os.path.basename(p))
+        check(len(cubes) == 8 and not bad,
+              '%s: %d cubes in LSRK radio with one common beam (not so: %s)'
+              % (uid, len(cubes), bad))
         # The line in the phase calibrator's spw 0 cube.
         ln = t['line']
         cube = glob.glob(os.path.join(out_dir(a.sweep, uid), 'fits',
@@ -229,17 +273,30 @@ def accept(a):
         check(len(glob.glob(os.path.join(od, 'fits', '*.pbcor.fits'))) == 18 and
               len(glob.glob(os.path.join(od, 'fits', '*.pb.fits'))) == 18,
               '%s: 18 pbcor + 18 pb FITS in the output directory' % uid)
+        img_log = glob.glob(os.path.join(od, 'logs', 'casa-*-image.log'))
         check(os.path.isfile(os.path.join(od, 'logs', 'casa-version.txt')) and
-              len(glob.glob(os.path.join(od, 'logs', 'casa-*-image.log'))) == 1,
-              '%s: CASA logs and version kept' % uid)
-    # Builtin calibration of B (gain errors) recovers A's fluxes.
+              len(img_log) == 1, '%s: CASA logs and version kept' % uid)
+        # The other weighting (options: briggs) is compared with these beams.
+        text = open(img_log[0], errors='replace').read() if img_log else ''
+        check("weighting='natural'" in text and "weighting='briggs'" not in text,
+              '%s: tclean ran with natural weighting only' % uid)
+    # Builtin calibration of B (gain errors) recovers A's fluxes. The flux
+    # calibrator (bp) is scaled to its catalogue flux by setjy, so its
+    # agreement follows from the flux scale; the phase calibrator's flux is
+    # a measurement (fluxscale), and at least its 4 spws must be compared.
+    # (That B's raw data really are corrupted is checked by the options
+    # sweep: B uncalibrated has a dynamic range < 1/3 of the self-calibrated.)
     A = {(f['name'], spw): peak for f, spw, peak, *_ in by_unit[want[0]]}
+    n_transfer = 0
     for f, spw, peak, flux, snr, tr in by_unit[want[1]]:
         k = (f['name'], spw)
         if k in A and snr >= MIN_SNR:
+            n_transfer += f['role'] != 'bp'
             check(abs(peak / A[k] - 1) <= FLUX_TOL,
-                  'gain errors + builtin: %s spw%d %.4f Jy vs %.4f Jy without (%+.2f %%)'
-                  % (f['name'], spw, peak, A[k], 100 * (peak / A[k] - 1)))
+                  'gain errors + builtin: %s (%s) spw%d %.4f Jy vs %.4f Jy without (%+.2f %%)'
+                  % (f['name'], f['role'], spw, peak, A[k], 100 * (peak / A[k] - 1)))
+    check(n_transfer >= 4, 'gain errors + builtin: %d fluxscale-transferred fluxes compared'
+          % n_transfer)
 
 
 # ---- options --------------------------------------------------------------
@@ -322,15 +379,88 @@ def failures_(a):
     E, K, TT = 'uid___A002_Xc0ffee_X5', 'uid___A002_Xc0ffee_X6', 'uid___A002_Xc0ffee_X7'
     for uid in (H, S):
         check(st.get(uid, ('',))[0] == 'done', '%s done' % uid)
+    # Script error: the reason carries CASA's own text, the exception of
+    # importasdm and the SEVERE message logged before it (common.py task()),
+    # both read back from the step's CASA log.
     e = st.get(E, ('', ''))
-    check(e[0] == 'failed' and e[1].startswith('casa:ECHILD:step import: CASA error:'),
-          'corrupt ASDM: failed with the CASA error: %s' % e[1])
+    elog = os.path.join(out_dir(a.sweep, E), 'logs', 'casa-01-import.log')
+    etext = open(elog, errors='replace').read() if os.path.isfile(elog) else ''
+    check(e[0] == 'failed' and
+          e[1].startswith('casa:ECHILD:step import: CASA error: importasdm: ') and
+          'ASDM conversion error' in e[1] and
+          '[SEVERE: ConversionException : cannot convert table Main' in e[1],
+          'corrupt ASDM: failed with the CASA exception and SEVERE text: %s' % e[1])
+    check('SEVERE' in etext and 'ConversionException : cannot convert table Main' in etext and
+          'ASDM conversion error' in etext,
+          'corrupt ASDM: that text is in its CASA log %s' % os.path.basename(elog))
+    # SIGKILL: the step stalled inside calibrate after bandpass returned
+    # (launcher_shim.py wrote its pid) and the test killed that pid; the
+    # runner's pid file names the same process; the unit failed with the
+    # signal, and no later step ran.
     k = st.get(K, ('', ''))
-    check(k[0] == 'failed' and 'killed by signal 9 (SIGKILL)' in k[1] and
-          'step calibrate' in k[1], 'killed CASA: %s' % k[1])
+    kd = os.path.join(unit_dir(a.sweep, K), 'casa', 'logs')
+    stalled = os.path.join(a.sweep, 'K-stalled')
+    killed = os.path.join(a.sweep, 'K-killed')
+    rd = lambda p: open(p).read().strip() if os.path.isfile(p) else ''
+    kout = rd(os.path.join(kd, '03-calibrate.out'))
+    check(rd(stalled) != '' and rd(stalled) == rd(killed) ==
+          rd(os.path.join(kd, '03-calibrate.pid')) and
+          'bandpass done, stalling in %s:calibrate' % K in kout,
+          'K: CASA pid %s stalled inside step calibrate after bandpass, killed by the test'
+          % rd(killed))
+    check(k[0] == 'failed' and
+          k[1] == 'casa:ECHILD:step calibrate: CASA killed by signal 9 (SIGKILL)',
+          'killed CASA: %s' % k[1])
+    check(not os.path.exists(os.path.join(kd, '04-split.py')) and
+          not os.path.exists(os.path.join(kd, '03-calibrate.json')),
+          'K: no step result of calibrate and no later step')
+    # Hang: the import step hung (launcher_shim.py) until the wall-time
+    # limit killed its process group; nothing of it is left running.
     h = st.get(TT, ('', ''))
     check(h[0] == 'failed' and h[1].startswith('casa:ETIMEOUT:step import:') and
-          'wall-time limit of %d s' % a.limit in h[1], 'hang: %s' % h[1])
+          'wall-time limit of %d s' % a.limit in h[1] and 'process group killed' in h[1],
+          'hang: %s' % h[1])
+    tout = rd(os.path.join(unit_dir(a.sweep, TT), 'casa', 'logs', '01-import.out'))
+    check('launcher_shim: hanging in %s:import' % TT in tout, 'T: the import step hung')
+    left = []
+    for pid in os.listdir('/proc'):
+        try:
+            cmd = open('/proc/%s/cmdline' % pid, 'rb').read().decode(errors='replace')
+        except (OSError, ValueError):
+            continue
+        if (TT in cmd or K in cmd) and os.path.abspath(a.sweep) in cmd and \
+                pid != str(os.getpid()):
+            left.append('%s %s' % (pid, cmd.replace('\0', ' ')[:120]))
+    check(not left, 'no CASA process of K or T left: %s' % left)
+    # The rank goes on: one worker rank ran all 5 units; after each failed
+    # unit it started the next one, or that unit was its last and the
+    # sweep then finished normally.
+    ranks = set(int(u['rank']) for u in units.values())
+    check(ranks == {1}, 'all units ran on rank 1 (the one worker): ranks %s' % sorted(ranks))
+    log = open(os.path.join(a.sweep, 'run.log'), errors='replace').read().splitlines()
+    seq = []  # (event, unit) of rank 1 in log order
+    for line in log:
+        if '[1] ' not in line:
+            continue
+        rest = line.split('[1] ', 1)[1]
+        if ': CASA step 01-import' in rest or ': CASA step 00-restore' in rest:
+            seq.append(('start', rest.split('unit ', 1)[1].split(':', 1)[0]))
+        elif ' failed: ' in rest and 'unit ' in rest:
+            seq.append(('failed', rest.split('unit ', 1)[1].split(' ', 1)[0]))
+    starts = [u for ev, u in seq if ev == 'start']
+    check(sorted(starts) == sorted(st), 'rank 1 started all 5 units once: %s' % starts)
+    finished = any('sweep finished: 2 done, 3 failed' in l for l in log)
+    went_on = 0
+    for uid in (E, K, TT):
+        i = [j for j, x in enumerate(seq) if x == ('failed', uid)]
+        nxt = [u for ev, u in seq[i[0] + 1:] if ev == 'start'] if i else []
+        if nxt:
+            went_on += 1
+        check(bool(i) and (bool(nxt) or (starts and starts[-1] == uid and finished)),
+              '%s failed on rank 1, which then %s' % (
+                  uid, ('went on with %s' % nxt[0]) if nxt else
+                  'had no unit left; sweep finished: %s' % finished))
+    check(went_on >= 2, 'rank 1 went on after %d of the 3 failures' % went_on)
     # Hostile names: imaged (or rejected), never executed.
     for sfx in ('sq', 'dq', 'tq'):
         check(not os.path.exists('%s-%s' % (a.marker, sfx)),
@@ -353,11 +483,40 @@ def failures_(a):
                   'H %r aggregate peak %.4f Jy at %.2f GHz, truth %.4f Jy'
                   % (f['name'][:24], r['peak_jy'], r['freq_hz'] / 1e9, tr))
     s_rows = [r for r in images if s(r['unit_id']) == S]
-    check(len(s_rows) == 2, 'S imaged after the failures: %d images' % len(s_rows))
+    check(len(s_rows) == 2, 'S imaged: %d images' % len(s_rows))
     # The failed units' logs are kept, with the reason.
     for uid in (E, K, TT):
         check(os.path.isdir(os.path.join(out_dir(a.sweep, uid), 'logs')),
               '%s: logs kept in the output directory' % uid)
+
+
+# ---- mpilaunch ----------------------------------------------------------
+
+def mpilaunch(a):
+    """S with every CASA step run by the worker rank as a child MPI job
+    (mpirun -n 1 as the launcher, in mpicasa's place): done, imaged, and
+    each step's output shows it ran as rank 0 of its own 1-rank job (the
+    sweep itself is a 2-rank job, whose variables the child must not see)."""
+    units, images, _, _ = load(a.sweep)
+    uid = 'uid___A002_Xc0ffee_X4'
+    u = units.get(uid)
+    check(u is not None and s(u['status']) == 'done',
+          '%s done under the mpirun launcher (%s)' % (uid, s(u['error']) if u is not None else 'no row'))
+    check(len(images) == 2, '%d images (2 calibrators, mfs)' % len(images))
+    logs = os.path.join(out_dir(a.sweep, uid), 'logs')
+    outs = sorted(glob.glob(os.path.join(logs, '0*.out')))
+    steps = [os.path.basename(p)[:-4] for p in outs]
+    check(steps == ['01-import', '02-metadata', '03-calibrate', '04-split', '05-image'],
+          'steps %s' % steps)
+    spaces = set()
+    for p in outs:
+        text = open(p, errors='replace').read()
+        line = [l for l in text.splitlines() if l.startswith('launcher_shim: rank ')]
+        ok = len(line) == 1 and line[0].startswith('launcher_shim: rank 0 of an MPI job of size 1 ')
+        if ok:
+            spaces.add(line[0].rsplit('(', 1)[-1])
+        check(ok, '%s: %s' % (os.path.basename(p), line[0] if line else 'not under mpirun'))
+    check(len(spaces) == len(outs), 'each step its own MPI job: %d namespaces' % len(spaces))
 
 
 # ---- unavailable -----------------------------------------------------------
@@ -377,15 +536,18 @@ def unavailable(a):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('what', choices=('accept', 'options', 'failures', 'unavailable'))
+    ap.add_argument('what', choices=('accept', 'options', 'failures', 'mpilaunch', 'unavailable'))
     ap.add_argument('sweep')
     ap.add_argument('data')
     ap.add_argument('--reference')
     ap.add_argument('--marker')
     ap.add_argument('--limit', type=int, default=90)
+    ap.add_argument('--casa-python', help='the CASA venv python: check /runs casa_version')
     a = ap.parse_args()
     {'accept': accept, 'options': options, 'failures': failures_,
-     'unavailable': unavailable}[a.what](a)
+     'mpilaunch': mpilaunch, 'unavailable': unavailable}[a.what](a)
+    if a.what != 'unavailable':
+        runs_provenance(a)
     if failures:
         print('%d check(s) failed' % len(failures))
         return 1
