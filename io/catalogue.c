@@ -91,7 +91,7 @@ struct asw_cat {
     size_t n_pending;
     struct run_entry *runs;
     size_t n_runs, cap_runs;
-    struct cat_run_row *run; /* the active run, or NULL */
+    struct asw_cat_run_row *run; /* the active run, or NULL */
     double last_ckpt_end, last_ckpt_s;
     struct asw_cat_stats stats;
     struct cat_srcs *srcs; /* what /sources is derived from */
@@ -220,7 +220,7 @@ static struct run_entry *run_get(struct asw_cat *c, const char *id)
 
 /* Bring entry e to the state of unit row u (from the file or a record). */
 static void entry_set(struct asw_cat *c, struct entry *e,
-                      const struct cat_unit_row *u)
+                      const struct asw_cat_unit_row *u)
 {
     const int64_t n[M_COUNT] = {u->n_images, u->n_seds, u->n_absorption,
                                 u->n_spectra};
@@ -311,7 +311,7 @@ static int load_index(struct asw_cat *c, hid_t f, struct asw_err *err)
         }
         for (hsize_t i = 0; i < k; i++) {
             struct unit_key *u = &ub[i];
-            struct cat_unit_row row;
+            struct asw_cat_unit_row row;
             memset(&row, 0, sizeof row);
             memcpy(row.id, u->id, sizeof row.id);
             row.id[sizeof row.id - 1] = '\0';
@@ -627,7 +627,7 @@ out:
 struct rec_view {
     const struct cat_rec_result *hdr;
     const void *rows[M_COUNT];
-    const struct cat_channel_row *channels;
+    const struct asw_cat_channel_row *channels;
 };
 
 static int view_result(const void *payload, uint64_t len, struct rec_view *v)
@@ -647,14 +647,14 @@ static int view_result(const void *payload, uint64_t len, struct rec_view *v)
         if (need > len)
             return -1;
     }
-    if (v->hdr->n_channels > len / sizeof(struct cat_channel_row))
+    if (v->hdr->n_channels > len / sizeof(struct asw_cat_channel_row))
         return -1;
     v->channels = (const void *)(p + need);
-    need += v->hdr->n_channels * sizeof(struct cat_channel_row);
+    need += v->hdr->n_channels * sizeof(struct asw_cat_channel_row);
     if (need != len || !memchr(v->hdr->unit.id, '\0', sizeof v->hdr->unit.id))
         return -1;
     /* Spectra: channels concatenated in row order. */
-    const struct cat_spectrum_row *sp = v->rows[M_SPECTRA];
+    const struct asw_cat_spectrum_row *sp = v->rows[M_SPECTRA];
     uint64_t off = 0;
     for (uint64_t i = 0; i < v->hdr->n_rows[M_SPECTRA]; i++) {
         if (sp[i].n_chan < 0 || (uint64_t)sp[i].chan_offset != off)
@@ -697,7 +697,7 @@ static int scan_cb(void *ud, const struct cat_rec_hdr *h, uint64_t off,
         e->rec_off = off;
         e->rec_seq = h->seq;
     } else if (h->type == REC_RUN) {
-        const struct cat_run_row *r = payload;
+        const struct asw_cat_run_row *r = payload;
         if (h->len != sizeof *r || !memchr(r->run_id, '\0', sizeof r->run_id))
             return asw_err_set(s->err, ASW_EPARSE, CAT_MODULE,
                                "journal record %llu malformed",
@@ -716,7 +716,7 @@ static int scan_cb(void *ud, const struct cat_rec_hdr *h, uint64_t off,
 }
 
 /* Journal a run row and note it in the index. */
-static int journal_run(struct asw_cat *c, const struct cat_run_row *row,
+static int journal_run(struct asw_cat *c, const struct asw_cat_run_row *row,
                        struct asw_err *err)
 {
     const void *parts[1] = {row};
@@ -739,7 +739,7 @@ static int journal_run(struct asw_cat *c, const struct cat_run_row *row,
 
 /* The full row of run re: its pending record, else the file's row. */
 static int read_run(struct asw_cat *c, const struct run_entry *re,
-                    struct cat_run_row *row, struct asw_err *err)
+                    struct asw_cat_run_row *row, struct asw_err *err)
 {
     if (re->rec_off != NO_REC) {
         struct cat_rec_hdr h;
@@ -769,7 +769,7 @@ static int read_run(struct asw_cat *c, const struct run_entry *re,
 /* Runs left "running" belong to a writer that died: we hold the lock. */
 static int mark_dead_runs(struct asw_cat *c, struct asw_err *err)
 {
-    struct cat_run_row *row = malloc(sizeof *row);
+    struct asw_cat_run_row *row = malloc(sizeof *row);
     int rc = 0;
     if (!row)
         return asw_err_set(err, ASW_ENOMEM, CAT_MODULE, "out of memory");
@@ -1020,8 +1020,8 @@ fail:
  * (chan_offset = sum of the n_chan before), which compaction keeps. */
 static int compact_spectra(struct ckpt *k)
 {
-    struct cat_spectrum_row *buf = malloc(CAT_IO_BLOCK_ROWS * sizeof *buf);
-    struct cat_channel_row *cb = malloc(CAT_IO_BLOCK_ROWS * sizeof *cb);
+    struct asw_cat_spectrum_row *buf = malloc(CAT_IO_BLOCK_ROWS * sizeof *buf);
+    struct asw_cat_channel_row *cb = malloc(CAT_IO_BLOCK_ROWS * sizeof *cb);
     int64_t *seg = NULL; /* n_chan of every row, negative when removed */
     hsize_t n = k->rows[T_SPECTRA], w = 0, wc = 0;
     int64_t off = 0;
@@ -1113,7 +1113,7 @@ static int by_first_seq(const void *a, const void *b)
 /* A /units row to rewrite in place. */
 struct unit_update {
     int64_t row;
-    struct cat_unit_row unit;
+    struct asw_cat_unit_row unit;
 };
 
 static int by_row(const void *a, const void *b)
@@ -1125,7 +1125,7 @@ static int by_row(const void *a, const void *b)
 /* Apply one unit's latest record: stage its rows, queue its /units row
  * (a new one in urows, a rewrite in ups). */
 static int apply_result(struct ckpt *k, struct entry *e,
-                        struct cat_unit_row *urows, size_t *n_new,
+                        struct asw_cat_unit_row *urows, size_t *n_new,
                         struct unit_update *ups, size_t *n_ups)
 {
     struct cat_rec_hdr h;
@@ -1144,11 +1144,11 @@ static int apply_result(struct ckpt *k, struct entry *e,
         int t = cat_mtable[m];
         if (m == M_SPECTRA) {
             /* Offsets relative to the record become absolute. */
-            const struct cat_spectrum_row *sp = v.rows[m];
+            const struct asw_cat_spectrum_row *sp = v.rows[m];
             int64_t base =
                 (int64_t)(k->rows[T_CHANNELS] + k->staged[T_CHANNELS]);
             for (uint64_t i = 0; i < v.hdr->n_rows[m] && rc == 0; i++) {
-                struct cat_spectrum_row row = sp[i];
+                struct asw_cat_spectrum_row row = sp[i];
                 row.chan_offset += base;
                 rc = stage(k, t, &row, 1);
             }
@@ -1177,7 +1177,7 @@ static int apply_result(struct ckpt *k, struct entry *e,
 static int apply_runs(struct ckpt *k)
 {
     struct asw_cat *c = k->c;
-    struct cat_run_row *row = malloc(sizeof *row);
+    struct asw_cat_run_row *row = malloc(sizeof *row);
     int rc = 0;
     if (!row)
         return asw_err_set(k->err, ASW_ENOMEM, CAT_MODULE, "out of memory");
@@ -1212,7 +1212,7 @@ static int images_doomed(void *ud, const char *unit_id)
 static int apply_all(struct ckpt *k, struct entry **order, size_t n_order)
 {
     struct asw_cat *c = k->c;
-    struct cat_unit_row *urows = NULL;
+    struct asw_cat_unit_row *urows = NULL;
     struct unit_update *ups = NULL;
     size_t n_new = 0, n_ups = 0;
     int rc = 0;
@@ -1448,9 +1448,9 @@ static int maybe_checkpoint(struct asw_cat *c, struct asw_err *err)
 /* Storing results                                                     */
 
 /* Journal unit row ur (counts filled here) with its rows, then index it. */
-static int put_rows(struct asw_cat *c, struct cat_unit_row *ur,
+static int put_rows(struct asw_cat *c, struct asw_cat_unit_row *ur,
                     const void *const rows[M_COUNT], const size_t n[M_COUNT],
-                    const struct cat_channel_row *ch, size_t n_ch,
+                    const struct asw_cat_channel_row *ch, size_t n_ch,
                     struct asw_err *err)
 {
     struct cat_rec_result hdr;
@@ -1565,7 +1565,7 @@ int asw_cat_put_result(struct asw_cat *c, const struct asw_result *r,
     int rc = check_result(r, u, err);
     if (rc < 0)
         return rc;
-    struct cat_unit_row ur;
+    struct asw_cat_unit_row ur;
     memset(&ur, 0, sizeof ur);
     const struct entry *e = index_find(c, r->unit_id);
     cat_setstr(ur.id, sizeof ur.id, r->unit_id);
@@ -1620,7 +1620,7 @@ int asw_cat_put_result(struct asw_cat *c, const struct asw_result *r,
         bytes[m] = n[m] * cat_tables[cat_mtable[m]]->rowsize;
         total += bytes[m];
     }
-    bytes[M_COUNT] = n_ch * sizeof(struct cat_channel_row);
+    bytes[M_COUNT] = n_ch * sizeof(struct asw_cat_channel_row);
     total += bytes[M_COUNT];
     char *buf = scratch(c, total ? total : 1);
     if (!buf)
@@ -1635,7 +1635,7 @@ int asw_cat_put_result(struct asw_cat *c, const struct asw_result *r,
         for (size_t i = 0; i < n[m]; i++, p += s->rowsize) {
             if (m == M_SPECTRA) {
                 const struct asw_spectrum *sp = &r->spectra[i];
-                struct cat_spectrum_row *row = (void *)p;
+                struct asw_cat_spectrum_row *row = (void *)p;
                 memset(row, 0, sizeof *row);
                 cat_setstr(row->file, sizeof row->file, sp->file);
                 cat_setstr(row->source, sizeof row->source, sp->source);
@@ -1657,11 +1657,11 @@ int asw_cat_put_result(struct asw_cat *c, const struct asw_result *r,
             cat_tidy_row(s, p);
         }
     }
-    struct cat_channel_row *ch = (void *)p;
+    struct asw_cat_channel_row *ch = (void *)p;
     int64_t off = 0;
     for (size_t i = 0; i < n[M_SPECTRA]; i++) {
         const struct asw_spectrum *sp = &r->spectra[i];
-        ((struct cat_spectrum_row *)rows[M_SPECTRA])[i].chan_offset = off;
+        ((struct asw_cat_spectrum_row *)rows[M_SPECTRA])[i].chan_offset = off;
         for (size_t q = 0; q < sp->n_chan; q++, off++) {
             ch[off].freq_hz = arr_at(sp->freq_hz, q);
             ch[off].flux_jy = arr_at(sp->flux_jy, q);
@@ -1724,7 +1724,7 @@ int asw_cat_run_begin(struct asw_cat *c, const struct asw_cat_run_info *info,
     if (!c || !c->j || !info || c->run)
         return asw_err_set(err, ASW_EINVAL, CAT_MODULE,
                            "a run is already active");
-    struct cat_run_row *row = calloc(1, sizeof *row);
+    struct asw_cat_run_row *row = calloc(1, sizeof *row);
     if (!row)
         return asw_err_set(err, ASW_ENOMEM, CAT_MODULE, "out of memory");
     char id[CAT_ID_MAX];
@@ -1788,12 +1788,26 @@ int asw_cat_run_host(struct asw_cat *c, const char *host, struct asw_err *err)
     return journal_run(c, c->run, err);
 }
 
+int asw_cat_run_casa_version(struct asw_cat *c, const char *version,
+                             struct asw_err *err)
+{
+    if (!c || !c->run || !version || !version[0] ||
+        listed(c->run->casa_version, version))
+        return 0;
+    size_t len = strlen(c->run->casa_version);
+    if (len + strlen(version) + 2 > sizeof c->run->casa_version)
+        return 0;
+    snprintf(c->run->casa_version + len, sizeof c->run->casa_version - len,
+             "%s%s", len ? "," : "", version);
+    return journal_run(c, c->run, err);
+}
+
 int asw_cat_run_end(struct asw_cat *c, int exit_code,
                     const struct asw_cat_run_tally *t, struct asw_err *err)
 {
     if (!c || !c->run)
         return asw_err_set(err, ASW_EINVAL, CAT_MODULE, "no active run");
-    struct cat_run_row *row = c->run;
+    struct asw_cat_run_row *row = c->run;
     cat_setstr(row->status, sizeof row->status, "finished");
     row->exit_code = exit_code;
     cat_utc_now(row->end_utc, sizeof row->end_utc);
@@ -1843,7 +1857,7 @@ int asw_cat_recover(const char *path, size_t *applied, struct asw_err *err)
 }
 
 /* Does unit row u (from an input) beat what c holds for its id? */
-static int merge_wins(const struct asw_cat *c, const struct cat_unit_row *u)
+static int merge_wins(const struct asw_cat *c, const struct asw_cat_unit_row *u)
 {
     const struct entry *e = index_find(c, u->id);
     if (!e || (e->unit_row < 0 && e->rec_off == NO_REC))
@@ -1878,12 +1892,12 @@ struct uid_key {
 
 /* Lookup of input unit ids: sorted array of (id, index). */
 struct id_index {
-    const struct cat_unit_row *units;
+    const struct asw_cat_unit_row *units;
     size_t *sorted;
     size_t n;
 };
 
-static const struct cat_unit_row *sort_units_base;
+static const struct asw_cat_unit_row *sort_units_base;
 
 static int by_unit_id(const void *a, const void *b)
 {
@@ -1988,13 +2002,13 @@ static int merge_one(struct asw_cat *c, const char *in, size_t *taken,
                      size_t *total, struct asw_err *err)
 {
     hid_t f = -1, ds[T_COUNT], mt[T_COUNT];
-    struct cat_unit_row *units = NULL;
-    struct cat_run_row *runs = NULL;
+    struct asw_cat_unit_row *units = NULL;
+    struct asw_cat_run_row *runs = NULL;
     size_t nu = 0, nr = 0;
     struct groups g[M_COUNT];
     struct id_index ix = {0};
     char *rows[M_COUNT] = {0};
-    struct cat_channel_row *ch = NULL;
+    struct asw_cat_channel_row *ch = NULL;
     size_t ch_cap = 0;
     int rc;
     memset(g, 0, sizeof g);
@@ -2038,7 +2052,7 @@ static int merge_one(struct asw_cat *c, const char *in, size_t *taken,
             goto out;
     *total += nu;
     for (size_t u = 0; u < nu; u++) {
-        struct cat_unit_row ur = units[u];
+        struct asw_cat_unit_row ur = units[u];
         if (!merge_wins(c, &ur))
             continue;
         size_t n[M_COUNT];
@@ -2065,7 +2079,7 @@ static int merge_one(struct asw_cat *c, const char *in, size_t *taken,
         if (strcmp(ur.status, "done") != 0)
             memset(n, 0, sizeof n);
         /* Channels of the unit's spectra, made relative to the record. */
-        struct cat_spectrum_row *sp = (void *)rows[M_SPECTRA];
+        struct asw_cat_spectrum_row *sp = (void *)rows[M_SPECTRA];
         size_t n_ch = 0;
         for (size_t i = 0; i < n[M_SPECTRA]; i++)
             n_ch += (size_t)(sp[i].n_chan > 0 ? sp[i].n_chan : 0);

@@ -188,6 +188,13 @@ int asw_cat_run_begin(struct asw_cat *c, const struct asw_cat_run_info *info,
  * no run is active or the list is full) or a journal error. */
 int asw_cat_run_host(struct asw_cat *c, const char *host, struct asw_err *err);
 
+/* Add a CASA version (a unit's result) to the active run's casa_version
+ * unless listed: one version, or a comma-separated list when ranks ran
+ * different CASA versions. Returns 0 (also for NULL or "", when no run is
+ * active or the list is full) or a journal error. */
+int asw_cat_run_casa_version(struct asw_cat *c, const char *version,
+                             struct asw_err *err);
+
 /* End the active run: status "finished", exit code, end time, tallies. */
 int asw_cat_run_end(struct asw_cat *c, int exit_code,
                     const struct asw_cat_run_tally *t, struct asw_err *err);

@@ -1,7 +1,7 @@
 /*
  * catalogue_priv.h - what the files of the catalogue module share and
- * nobody else sees: the tables of the file (column arrays), the row structs
- * of the catalogue-only tables, the HDF5 helpers (catalogue_h5.c), the
+ * nobody else sees: the tables of the file (column arrays; their row structs
+ * are public, catrows.h), the HDF5 helpers (catalogue_h5.c), the
  * journal (catalogue_journal.c) and the /sources derivation
  * (catalogue_sources.c). docs/catalogue.md is the schema of record.
  */
@@ -9,6 +9,8 @@
 #define ASW_IO_CATALOGUE_PRIV_H
 
 #include "catalogue.h"
+#include "catrows.h"
+#include "h5util.h"
 
 #include "src/schema.h"
 
@@ -22,9 +24,9 @@
 #define CAT_IO_BLOCK_ROWS 4096
 #define CAT_DEFLATE_LEVEL 1
 #define CAT_CHUNK_CACHE   (8u << 20)
-#define CAT_CONFIG_MAX    16384
-#define CAT_HOSTS_MAX     512
-#define CAT_RUN_ID_MAX    32
+#define CAT_CONFIG_MAX    ASW_CAT_CONFIG_MAX
+#define CAT_HOSTS_MAX     ASW_CAT_HOSTS_MAX
+#define CAT_RUN_ID_MAX    ASW_CAT_RUN_ID_MAX
 #define CAT_ID_MAX        40 /* catalogue_id: 32 hex digits + NUL */
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -54,97 +56,10 @@ extern const enum cat_table cat_mtable[M_COUNT];
 /* Every table of the file, indexed by enum cat_table. */
 extern const struct asw_schema *const cat_tables[T_COUNT];
 
-/* One /units row. */
-struct cat_unit_row {
-    char id[ASW_UID_MAX];
-    char kind[16];
-    char project[ASW_NAME_MAX];
-    char mous_uid[ASW_UID_MAX];
-    char status[16];
-    int32_t attempts;
-    char error[ASW_ERRTEXT_MAX];
-    int64_t n_files;
-    int64_t bytes_total;
-    int64_t bytes_fetched;
-    double t_download_s;
-    double t_extract_s;
-    double t_process_s;
-    double t_reduce_s;
-    char host[64];
-    int32_t rank;
-    int64_t n_images;
-    int64_t n_seds;
-    int64_t n_absorption;
-    int64_t n_spectra;
-    char run_id[CAT_RUN_ID_MAX];
-    char updated_utc[24];
-};
-
-/* One /runs row. */
-struct cat_run_row {
-    char run_id[CAT_RUN_ID_MAX];
-    char version[32];
-    char status[16];
-    int32_t exit_code;
-    char start_utc[24];
-    char end_utc[24];
-    int32_t ranks;
-    char hosts[CAT_HOSTS_MAX];
-    char mode[16];
-    char casa_version[64];
-    int64_t units_planned;
-    int64_t units_done;
-    int64_t units_failed;
-    int64_t units_skipped;
-    int64_t units_retried;
-    char config_path[256];
-    char config[CAT_CONFIG_MAX];
-};
-
-/* One /spectra row: a cube's spectrum, its channels in /spectra_channels
- * rows [chan_offset, chan_offset + n_chan). */
-struct cat_spectrum_row {
-    char unit_id[ASW_UID_MAX];
-    char file[ASW_FILE_MAX];
-    char source[ASW_NAME_MAX / 2 + 16];
-    int32_t spw;
-    double mjd;
-    int64_t n_chan;
-    int64_t chan_offset;
-    double freq_min_hz;
-    double freq_max_hz;
-};
-
-/* One /spectra_channels row. */
-struct cat_channel_row {
-    double freq_hz;
-    double flux_jy;
-    double noise_jy;
-    double cont_jy;
-    double tau;
-};
-
-/* One /sources row (derived from /images). */
-struct cat_source_row {
-    char source[ASW_NAME_MAX / 2 + 16];
-    int32_t band;
-    int64_t n_images;
-    int64_t n_epochs;
-    double first_mjd;
-    double last_mjd;
-    double freq_median_hz;
-    double flux_median_jy;
-    double flux_min_jy;
-    double flux_max_jy;
-    int32_t pair_band;
-    int32_t n_pairs;
-    double alpha;
-    double alpha_err;
-    double alpha_last;
-    double alpha_last_err;
-    double alpha_last_mjd;
-    double alpha_last_dt_days;
-};
+/* The rows of /units, /runs, /spectra, /spectra_channels and /sources are
+ * struct asw_cat_unit_row, asw_cat_run_row, asw_cat_spectrum_row,
+ * asw_cat_channel_row and asw_cat_source_row (catrows.h), shared with the
+ * readers. */
 
 /* The column of t called name, or NULL. */
 const struct asw_col *cat_find_col(const struct asw_schema *t,
@@ -155,18 +70,24 @@ const struct asw_col *cat_find_col(const struct asw_schema *t,
 uint64_t cat_layout_fingerprint(void);
 
 /* ------------------------------------------------------------------ */
-/* HDF5 helpers (catalogue_h5.c)                                       */
+/* HDF5 helpers (catalogue_h5.c; errors and ids: io/h5util.h)          */
 
 /* Errors are reported through struct asw_err, never printed by HDF5. */
-void cat_h5_quiet(void);
+static inline void cat_h5_quiet(void)
+{
+    asw_h5_quiet();
+}
 
-/* Record an ASW_EHDF5 error: context, then the outermost and innermost
- * entries of the HDF5 error stack (which is cleared). Returns ASW_EHDF5. */
-int cat_h5fail(struct asw_err *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/* Record an ASW_EHDF5 error of module "catalogue": context, then the
+ * outermost and innermost entries of the HDF5 error stack (which is
+ * cleared). Returns ASW_EHDF5. */
+#define cat_h5fail(err, ...) asw_h5_fail(err, CAT_MODULE, __VA_ARGS__)
 
 /* Close an HDF5 id of any kind if valid. */
-void cat_h5close(hid_t id);
+static inline void cat_h5close(hid_t id)
+{
+    asw_h5_close(id);
+}
 
 /* The compound type of t: memory layout (file == 0) or the packed
  * little-endian file layout (file != 0). -1 on error. */
@@ -239,7 +160,7 @@ struct cat_rec_hdr {
  * in-memory struct layout: images, seds, lines, spectra (chan_offset
  * relative to this record), channels. */
 struct cat_rec_result {
-    struct cat_unit_row unit;
+    struct asw_cat_unit_row unit;
     uint64_t n_rows[M_COUNT];
     uint64_t n_channels;
 };
@@ -334,7 +255,7 @@ int cat_crash_armed_for(const char *point);
  * apart. *rows is malloc'd (caller frees), sorted by source then band.
  */
 int cat_sources_derive(hid_t file, const char *path, double pair_days,
-                       struct cat_source_row **rows, size_t *n,
+                       struct asw_cat_source_row **rows, size_t *n,
                        struct asw_err *err);
 
 /* Rewrite table /sources of file (and its pair_days attribute). */

@@ -288,7 +288,7 @@ struct group {
     size_t first, n; /* rows */
     struct meas *meas;
     size_t n_meas;
-    struct cat_source_row out;
+    struct asw_cat_source_row out;
 };
 
 struct pair_cand {
@@ -349,7 +349,7 @@ static long pair_bands(struct group *lo, struct group *hi, double pair_days)
     }
     double sw = 0, swa = 0, last_t = -INFINITY;
     size_t np = 0;
-    struct cat_source_row *o = &lo->out;
+    struct asw_cat_source_row *o = &lo->out;
     for (size_t k = 0; k < n; k++) {
         struct meas *a = &lo->meas[cand[k].i], *b = &hi->meas[cand[k].j];
         if (a->used || b->used)
@@ -398,7 +398,7 @@ static long pair_bands(struct group *lo, struct group *hi, double pair_days)
     return (long)np;
 }
 
-static void clear_index(struct cat_source_row *o)
+static void clear_index(struct asw_cat_source_row *o)
 {
     o->pair_band = -1;
     o->n_pairs = 0;
@@ -409,7 +409,7 @@ static void clear_index(struct cat_source_row *o)
 /* /sources from the rows (reordered in place). */
 static int derive(struct meas_row *rows, size_t n, const struct strtab *srcs,
                   const struct strtab *units, double pair_days,
-                  struct cat_source_row **out, size_t *n_out,
+                  struct asw_cat_source_row **out, size_t *n_out,
                   struct asw_err *err)
 {
     struct group *groups = NULL;
@@ -432,7 +432,7 @@ static int derive(struct meas_row *rows, size_t n, const struct strtab *srcs,
              j++)
             ;
         struct group *g = &groups[ng++];
-        struct cat_source_row *o = &g->out;
+        struct asw_cat_source_row *o = &g->out;
         g->first = i;
         g->n = j - i;
         memset(o, 0, sizeof *o);
@@ -520,7 +520,7 @@ out:
 }
 
 int cat_sources_derive(hid_t file, const char *path, double pair_days,
-                       struct cat_source_row **out, size_t *n_out,
+                       struct asw_cat_source_row **out, size_t *n_out,
                        struct asw_err *err)
 {
     struct strtab srcs = {0}, units = {0};
@@ -537,7 +537,7 @@ int cat_sources_derive(hid_t file, const char *path, double pair_days,
 
 /* Replace the rows of /sources of file by rows[0..n). */
 static int write_sources(hid_t file, const char *path, double pair_days,
-                         const struct cat_source_row *rows, size_t n,
+                         const struct asw_cat_source_row *rows, size_t n,
                          struct asw_err *err)
 {
     hid_t ds = -1, mt = -1;
@@ -643,7 +643,7 @@ int cat_srcs_add(struct cat_srcs *s, const struct asw_image *im, size_t n,
 int cat_srcs_write(struct cat_srcs *s, hid_t file, const char *path,
                    double pair_days, struct asw_err *err)
 {
-    struct cat_source_row *out = NULL;
+    struct asw_cat_source_row *out = NULL;
     size_t n_out = 0;
     int rc = 0;
     if (!s->valid) {
@@ -686,7 +686,7 @@ void cat_srcs_commit(struct cat_srcs *s, int ok)
 int cat_sources_write(hid_t file, const char *path, double pair_days,
                       struct asw_err *err)
 {
-    struct cat_source_row *rows = NULL;
+    struct asw_cat_source_row *rows = NULL;
     size_t n = 0;
     int rc = cat_sources_derive(file, path, pair_days, &rows, &n, err);
     if (rc == 0)

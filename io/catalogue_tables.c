@@ -14,7 +14,7 @@
 #define L ASW_COL_I64
 #define F ASW_COL_F64
 
-#define UN(f, t, u, d) ASW_COL(struct cat_unit_row, f, t, u, d)
+#define UN(f, t, u, d) ASW_COL(struct asw_cat_unit_row, f, t, u, d)
 static const struct asw_col unit_cols[] = {
     UN(id, S, "", "sanitized uid of the unit (EB or member OUS), unique"),
     UN(kind, S, "", "eb-raw or mous-products; empty if not known"),
@@ -42,7 +42,7 @@ static const struct asw_col unit_cols[] = {
     UN(updated_utc, S, "", "time the row was stored, ISO 8601 UTC"),
 };
 
-#define RU(f, t, u, d) ASW_COL(struct cat_run_row, f, t, u, d)
+#define RU(f, t, u, d) ASW_COL(struct asw_cat_run_row, f, t, u, d)
 static const struct asw_col run_cols[] = {
     RU(run_id, S, "", "start time and a random suffix; unique"),
     RU(version, S, "", "almasweep version of the run"),
@@ -68,7 +68,7 @@ static const struct asw_col run_cols[] = {
        "at 16383 bytes"),
 };
 
-#define SP(f, t, u, d) ASW_COL(struct cat_spectrum_row, f, t, u, d)
+#define SP(f, t, u, d) ASW_COL(struct asw_cat_spectrum_row, f, t, u, d)
 static const struct asw_col spectrum_cols[] = {
     SP(unit_id, S, "", "the unit (/units id)"),
     SP(file, S, "", "the cube"),
@@ -81,7 +81,7 @@ static const struct asw_col spectrum_cols[] = {
     SP(freq_max_hz, F, "Hz", "highest channel frequency"),
 };
 
-#define CH(f, t, u, d) ASW_COL(struct cat_channel_row, f, t, u, d)
+#define CH(f, t, u, d) ASW_COL(struct asw_cat_channel_row, f, t, u, d)
 static const struct asw_col channel_cols[] = {
     CH(freq_hz, F, "Hz", "channel frequency"),
     CH(flux_jy, F, "Jy/beam", "peak-pixel spectrum"),
@@ -90,7 +90,7 @@ static const struct asw_col channel_cols[] = {
     CH(tau, F, "", "optical depth -ln(S/Sc), NaN where undefined"),
 };
 
-#define SO(f, t, u, d) ASW_COL(struct cat_source_row, f, t, u, d)
+#define SO(f, t, u, d) ASW_COL(struct asw_cat_source_row, f, t, u, d)
 static const struct asw_col source_cols[] = {
     SO(source, S, "", "calibrator name"),
     SO(band, I, "", "ALMA band"),
@@ -118,29 +118,33 @@ static const struct asw_col source_cols[] = {
     SO(alpha_last_dt_days, F, "d", "time between the two measurements of it"),
 };
 
-static const struct asw_schema units_table = {
+const struct asw_schema asw_cat_schema_units = {
     "units", "one row per work unit: status, attempts, error, sizes, timings",
-    unit_cols, NELEM(unit_cols), sizeof(struct cat_unit_row)};
-static const struct asw_schema runs_table = {
+    unit_cols, NELEM(unit_cols), sizeof(struct asw_cat_unit_row)};
+const struct asw_schema asw_cat_schema_runs = {
     "runs", "one row per run of almasweep on this catalogue (provenance)",
-    run_cols, NELEM(run_cols), sizeof(struct cat_run_row)};
-static const struct asw_schema spectra_table = {
+    run_cols, NELEM(run_cols), sizeof(struct asw_cat_run_row)};
+const struct asw_schema asw_cat_schema_spectra = {
     "spectra", "one row per cube spectrum; channels in /spectra_channels",
-    spectrum_cols, NELEM(spectrum_cols), sizeof(struct cat_spectrum_row)};
-static const struct asw_schema channels_table = {
+    spectrum_cols, NELEM(spectrum_cols), sizeof(struct asw_cat_spectrum_row)};
+const struct asw_schema asw_cat_schema_channels = {
     "spectra_channels", "the channels of every /spectra row, concatenated",
-    channel_cols, NELEM(channel_cols), sizeof(struct cat_channel_row)};
-static const struct asw_schema sources_table = {
+    channel_cols, NELEM(channel_cols), sizeof(struct asw_cat_channel_row)};
+const struct asw_schema asw_cat_schema_sources = {
     "sources",
     "derived from /images: flux history and band-pair spectral index per "
     "(source, band)",
-    source_cols, NELEM(source_cols), sizeof(struct cat_source_row)};
+    source_cols, NELEM(source_cols), sizeof(struct asw_cat_source_row)};
 
 const struct asw_schema *const cat_tables[T_COUNT] = {
-    [T_UNITS] = &units_table,           [T_RUNS] = &runs_table,
-    [T_IMAGES] = &asw_schema_images,    [T_SEDS] = &asw_schema_seds,
-    [T_ABSORPTION] = &asw_schema_lines, [T_SPECTRA] = &spectra_table,
-    [T_CHANNELS] = &channels_table,     [T_SOURCES] = &sources_table,
+    [T_UNITS] = &asw_cat_schema_units,
+    [T_RUNS] = &asw_cat_schema_runs,
+    [T_IMAGES] = &asw_schema_images,
+    [T_SEDS] = &asw_schema_seds,
+    [T_ABSORPTION] = &asw_schema_lines,
+    [T_SPECTRA] = &asw_cat_schema_spectra,
+    [T_CHANNELS] = &asw_cat_schema_channels,
+    [T_SOURCES] = &asw_cat_schema_sources,
 };
 
 const enum cat_table cat_mtable[M_COUNT] = {T_IMAGES, T_SEDS, T_ABSORPTION,

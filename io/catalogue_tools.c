@@ -172,9 +172,9 @@ int asw_cat_summary(const char *path, FILE *out, struct asw_err *err)
 {
     hid_t f = -1;
     char creator[128], id[CAT_ID_MAX];
-    struct cat_unit_row *units = NULL;
-    struct cat_run_row *runs = NULL;
-    struct cat_source_row *src = NULL;
+    struct asw_cat_unit_row *units = NULL;
+    struct asw_cat_run_row *runs = NULL;
+    struct asw_cat_source_row *src = NULL;
     size_t nu = 0, nr = 0, ns = 0;
     void *b;
     if (!out)
@@ -234,7 +234,7 @@ int asw_cat_summary(const char *path, FILE *out, struct asw_err *err)
                 "source", "band", "images", "epochs", "first", "last",
                 "median_jy", "min_jy", "max_jy", "alpha");
         for (size_t i = 0; i < ns; i++) {
-            const struct cat_source_row *s = &src[i];
+            const struct asw_cat_source_row *s = &src[i];
             char first[16], last[16], band[16], alpha[80];
             civil_from_mjd(s->first_mjd, first, sizeof first);
             civil_from_mjd(s->last_mjd, last, sizeof last);
@@ -506,7 +506,7 @@ static int rows_same(int t, const char *a, const char *b)
 /* Measurement table m: every row belongs to a done unit, counts match,
  * no duplicates. Rows are streamed; hashes kept for duplicates. */
 static int check_rows(hid_t f, const char *path, int m, struct uref *u,
-                      size_t nu, const struct cat_unit_row *units,
+                      size_t nu, const struct asw_cat_unit_row *units,
                       struct report *r, struct asw_err *err)
 {
     int t = cat_mtable[m];
@@ -560,7 +560,7 @@ static int check_rows(hid_t f, const char *path, int m, struct uref *u,
             if (ur)
                 ur->seen[m]++;
             if (m == M_SPECTRA) {
-                const struct cat_spectrum_row *sp = (const void *)row;
+                const struct asw_cat_spectrum_row *sp = (const void *)row;
                 if (sp->chan_offset != expect_off || sp->n_chan < 0)
                     problem(r,
                             "/spectra row %llu: chan_offset %lld, n_chan "
@@ -600,7 +600,7 @@ static int check_rows(hid_t f, const char *path, int m, struct uref *u,
     static const char *const counts[M_COUNT] = {"n_images", "n_seds",
                                                 "n_absorption", "n_spectra"};
     for (size_t i = 0; i < nu; i++) {
-        const struct cat_unit_row *ur = &units[u[i].row];
+        const struct asw_cat_unit_row *ur = &units[u[i].row];
         const int64_t want[M_COUNT] = {ur->n_images, ur->n_seds,
                                        ur->n_absorption, ur->n_spectra};
         if (want[m] != u[i].seen[m])
@@ -627,7 +627,7 @@ static int same_double(double a, double b)
 static int check_sources(hid_t f, const char *path, struct report *r,
                          struct asw_err *err)
 {
-    struct cat_source_row *have = NULL, *want = NULL;
+    struct asw_cat_source_row *have = NULL, *want = NULL;
     size_t nh = 0, nw = 0;
     double pair_days = NAN;
     void *b = NULL;
@@ -677,8 +677,8 @@ int asw_cat_verify(const char *path, FILE *report, size_t *problems,
 {
     hid_t f = -1;
     struct report r = {report, 0};
-    struct cat_unit_row *units = NULL;
-    struct cat_run_row *runs = NULL;
+    struct asw_cat_unit_row *units = NULL;
+    struct asw_cat_run_row *runs = NULL;
     struct uref *u = NULL;
     size_t nu = 0, nr = 0;
     char id[CAT_ID_MAX] = "", v[128];
@@ -716,7 +716,7 @@ int asw_cat_verify(const char *path, FILE *report, size_t *problems,
     for (size_t i = 0; i < nu; i++) {
         u[i].id = units[i].id;
         u[i].row = i;
-        const struct cat_unit_row *x = &units[i];
+        const struct asw_cat_unit_row *x = &units[i];
         int st = asw_status_parse(x->status);
         if (!x->id[0])
             problem(&r, "/units row %zu: empty id", i);
@@ -743,7 +743,7 @@ int asw_cat_verify(const char *path, FILE *report, size_t *problems,
         if ((rc = check_rows(f, path, m, u, nu, units, &r, err)) < 0)
             goto out;
     for (size_t i = 0; i < nr; i++) {
-        const struct cat_run_row *x = &runs[i];
+        const struct asw_cat_run_row *x = &runs[i];
         if (!x->run_id[0])
             problem(&r, "/runs row %zu: empty run_id", i);
         if (strcmp(x->status, "running") && strcmp(x->status, "finished") &&

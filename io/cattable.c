@@ -12,6 +12,8 @@
 #include "cattable.h"
 
 #include "catalogue.h"
+#include "catrows.h"
+#include "h5util.h"
 
 #include <hdf5.h>
 
@@ -34,72 +36,6 @@ struct asw_ct {
     char *path;
 };
 
-/* ---- errors --------------------------------------------------------- */
-
-struct walk {
-    int n;
-    char first[160], last[160];
-};
-
-static herr_t walk_cb(unsigned n, const H5E_error2_t *e, void *ud)
-{
-    struct walk *w = ud;
-    const char *d = e->desc && e->desc[0] ? e->desc : e->func_name;
-    snprintf(w->n == 0 ? w->first : w->last, sizeof w->first, "%s",
-             d ? d : "?");
-    w->n++;
-    return 0;
-}
-
-/* Record an ASW_EHDF5 error with the outermost and innermost entries of
- * the HDF5 error stack (which is cleared). */
-__attribute__((format(printf, 2, 3))) static int ct_fail(struct asw_err *err,
-                                                         const char *fmt, ...)
-{
-    char ctx[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(ctx, sizeof ctx, fmt, ap);
-    va_end(ap);
-    struct walk w = {0};
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk_cb, &w);
-    H5Eclear2(H5E_DEFAULT);
-    if (w.n == 0)
-        return asw_err_set(err, ASW_EHDF5, CT_MODULE, "%s", ctx);
-    if (w.n == 1)
-        return asw_err_set(err, ASW_EHDF5, CT_MODULE, "%s: %s", ctx, w.first);
-    return asw_err_set(err, ASW_EHDF5, CT_MODULE, "%s: %s (%s)", ctx, w.first,
-                       w.last);
-}
-
-static void h5close(hid_t id)
-{
-    if (id < 0)
-        return;
-    switch (H5Iget_type(id)) {
-    case H5I_FILE:
-        H5Fclose(id);
-        break;
-    case H5I_DATASET:
-        H5Dclose(id);
-        break;
-    case H5I_DATASPACE:
-        H5Sclose(id);
-        break;
-    case H5I_DATATYPE:
-        H5Tclose(id);
-        break;
-    case H5I_ATTR:
-        H5Aclose(id);
-        break;
-    case H5I_GROUP:
-        H5Gclose(id);
-        break;
-    default:
-        H5Oclose(id);
-    }
-}
-
 /* ---- open ----------------------------------------------------------- */
 
 /* The root attribute schema_version as an integer: 0 and 0 when absent. */
@@ -117,9 +53,9 @@ static int read_version(hid_t f, int64_t *v)
         H5Sget_simple_extent_npoints(sp) == 1 &&
         H5Aread(a, H5T_NATIVE_INT64, v) >= 0)
         rc = 0;
-    h5close(sp);
-    h5close(t);
-    h5close(a);
+    asw_h5_close(sp);
+    asw_h5_close(t);
+    asw_h5_close(a);
     return rc;
 }
 
@@ -137,7 +73,7 @@ int asw_ct_open(const char *path, struct asw_ct **out, int *version,
     *out = NULL;
     if (!path || !path[0])
         return asw_err_set(err, ASW_EINVAL, CT_MODULE, "no catalogue path");
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    asw_h5_quiet();
     if (stat(path, &st) != 0)
         return asw_err_set(err, errno == ENOENT ? ASW_ENOTFOUND : ASW_EIO,
                            CT_MODULE, "%s: %s", path, strerror(errno));
@@ -151,9 +87,9 @@ int asw_ct_open(const char *path, struct asw_ct **out, int *version,
     }
     f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0)
-        return ct_fail(err, "%s: open", path);
+        return asw_h5_fail(err, CT_MODULE, "%s: open", path);
     if (read_version(f, &v) < 0) {
-        rc = ct_fail(err, "%s: read schema_version", path);
+        rc = asw_h5_fail(err, CT_MODULE, "%s: read schema_version", path);
         goto fail;
     }
     if (version)
@@ -192,7 +128,7 @@ void asw_ct_close(struct asw_ct *c)
 {
     if (!c)
         return;
-    h5close(c->file);
+    asw_h5_close(c->file);
     free(c->path);
     free(c);
 }
@@ -246,9 +182,9 @@ static int attr_text(hid_t a, char *buf, size_t n)
         break;
     }
 out:
-    h5close(mt);
-    h5close(sp);
-    h5close(t);
+    asw_h5_close(mt);
+    asw_h5_close(sp);
+    asw_h5_close(t);
     return rc;
 }
 
@@ -268,9 +204,9 @@ int asw_ct_attr(struct asw_ct *c, const char *table, const char *name,
         rc = 0;
     else
         buf[0] = 0;
-    h5close(a);
+    asw_h5_close(a);
     if (table)
-        h5close(obj);
+        asw_h5_close(obj);
     H5Eclear2(H5E_DEFAULT);
     return rc;
 }
@@ -292,7 +228,7 @@ struct plan {
 
 static void plan_free(struct plan *p)
 {
-    h5close(p->memtype);
+    asw_h5_close(p->memtype);
     free(p->map);
     p->memtype = -1;
     p->map = NULL;
@@ -308,7 +244,7 @@ static int compatible(hid_t ftype, int idx, enum asw_coltype t)
         return 0;
     hid_t mt = H5Tget_member_type(ftype, (unsigned)idx);
     int fixed = mt >= 0 && H5Tis_variable_str(mt) == 0;
-    h5close(mt);
+    asw_h5_close(mt);
     return fixed;
 }
 
@@ -339,7 +275,7 @@ static int plan_make(hid_t ds, const char *path, const struct asw_schema *s,
         goto out;
     }
     if (ftype < 0 || sp < 0) {
-        rc = ct_fail(err, "%s: /%s: type", path, s->name);
+        rc = asw_h5_fail(err, CT_MODULE, "%s: /%s: type", path, s->name);
         goto out;
     }
     if (H5Tget_class(ftype) != H5T_COMPOUND ||
@@ -377,7 +313,7 @@ static int plan_make(hid_t ds, const char *path, const struct asw_schema *s,
             mt = H5Tcopy(H5T_C_S1);
             if (mt >= 0 && (H5Tset_size(mt, col->size) < 0 ||
                             H5Tset_strpad(mt, H5T_STR_NULLTERM) < 0)) {
-                h5close(mt);
+                asw_h5_close(mt);
                 mt = -1;
             }
         } else {
@@ -387,13 +323,14 @@ static int plan_make(hid_t ds, const char *path, const struct asw_schema *s,
         }
         if (p->memtype < 0 || mt < 0 ||
             H5Tinsert(p->memtype, col->name, p->map[k].packed_off, mt) < 0)
-            rc = ct_fail(err, "%s: /%s: memory type", path, s->name);
-        h5close(mt);
+            rc = asw_h5_fail(err, CT_MODULE, "%s: /%s: memory type", path,
+                             s->name);
+        asw_h5_close(mt);
         k++;
     }
 out:
-    h5close(sp);
-    h5close(ftype);
+    asw_h5_close(sp);
+    asw_h5_close(ftype);
     if (rc)
         plan_free(p);
     return rc;
@@ -421,15 +358,15 @@ static int plan_read(hid_t ds, const char *path, const struct asw_schema *s,
     for (size_t done = 0; done < count; done += block) {
         size_t k = count - done < block ? count - done : block;
         hsize_t off = start + done, cnt = k;
-        h5close(ms);
+        asw_h5_close(ms);
         ms = H5Screate_simple(1, &cnt, NULL);
         if (fs < 0 || ms < 0 ||
             H5Sselect_hyperslab(fs, H5S_SELECT_SET, &off, NULL, &cnt, NULL) <
                 0 ||
             H5Dread(ds, p->memtype, ms, fs, H5P_DEFAULT, buf) < 0) {
-            rc = ct_fail(err, "%s: read /%s rows %llu..%llu", path, s->name,
-                         (unsigned long long)off,
-                         (unsigned long long)(off + cnt));
+            rc = asw_h5_fail(err, CT_MODULE, "%s: read /%s rows %llu..%llu",
+                             path, s->name, (unsigned long long)off,
+                             (unsigned long long)(off + cnt));
             goto out;
         }
         for (size_t r = 0; r < k; r++) {
@@ -449,8 +386,8 @@ static int plan_read(hid_t ds, const char *path, const struct asw_schema *s,
     }
 out:
     free(buf);
-    h5close(ms);
-    h5close(fs);
+    asw_h5_close(ms);
+    asw_h5_close(fs);
     return rc;
 }
 
@@ -469,13 +406,13 @@ static int open_table(struct asw_ct *c, const char *name, hid_t *ds,
     hid_t d = H5Dopen2(c->file, name, H5P_DEFAULT);
     hid_t sp = d < 0 ? -1 : H5Dget_space(d);
     if (sp < 0) {
-        h5close(d);
-        return ct_fail(err, "%s: open /%s", c->path, name);
+        asw_h5_close(d);
+        return asw_h5_fail(err, CT_MODULE, "%s: open /%s", c->path, name);
     }
     hsize_t dims[1] = {0};
     if (H5Sget_simple_extent_ndims(sp) == 1)
         H5Sget_simple_extent_dims(sp, dims, NULL);
-    h5close(sp);
+    asw_h5_close(sp);
     *ds = d;
     *rows = dims[0];
     return 0;
@@ -522,45 +459,11 @@ out:
         info->rows_read = 0;
     free(buf);
     plan_free(&p);
-    h5close(ds);
+    asw_h5_close(ds);
     return rc;
 }
 
 /* ---- spectra -------------------------------------------------------- */
-
-/* The columns of a /spectra row the reader needs. */
-struct ct_spec_row {
-    char unit_id[ASW_UID_MAX];
-    char file[ASW_FILE_MAX];
-    char source[ASW_NAME_MAX / 2 + 16];
-    int32_t spw;
-    double mjd;
-    int64_t n_chan;
-    int64_t chan_offset;
-};
-
-struct ct_chan_row {
-    double freq_hz, flux_jy, noise_jy, cont_jy, tau;
-};
-
-#define SP(f, t) ASW_COL(struct ct_spec_row, f, t, "", "")
-static const struct asw_col spec_cols[] = {
-    SP(unit_id, ASW_COL_STR),     SP(file, ASW_COL_STR),
-    SP(source, ASW_COL_STR),      SP(spw, ASW_COL_I32),
-    SP(mjd, ASW_COL_F64),         SP(n_chan, ASW_COL_I64),
-    SP(chan_offset, ASW_COL_I64),
-};
-static const struct asw_schema spec_schema = {
-    "spectra", "", spec_cols, sizeof spec_cols / sizeof spec_cols[0],
-    sizeof(struct ct_spec_row)};
-
-#define CH(f) ASW_COL(struct ct_chan_row, f, ASW_COL_F64, "", "")
-static const struct asw_col chan_cols[] = {
-    CH(freq_hz), CH(flux_jy), CH(noise_jy), CH(cont_jy), CH(tau),
-};
-static const struct asw_schema chan_schema = {
-    "spectra_channels", "", chan_cols, sizeof chan_cols / sizeof chan_cols[0],
-    sizeof(struct ct_chan_row)};
 
 void asw_ct_spectra_free(struct asw_spectrum *sp, size_t n)
 {
@@ -587,8 +490,8 @@ int asw_ct_read_spectra(struct asw_ct *c, size_t max_spectra,
                         size_t *n, struct asw_ct_spectra_info *info,
                         struct asw_err *err)
 {
-    struct ct_spec_row *rows = NULL;
-    struct ct_chan_row *ch = NULL;
+    struct asw_cat_spectrum_row *rows = NULL;
+    struct asw_cat_channel_row *ch = NULL;
     struct asw_spectrum *sp = NULL;
     struct asw_ct_info ti;
     struct asw_ct_spectra_info dummy;
@@ -604,7 +507,7 @@ int asw_ct_read_spectra(struct asw_ct *c, size_t max_spectra,
     if (!info)
         info = &dummy;
     memset(info, 0, sizeof *info);
-    int rc = asw_ct_read(c, &spec_schema, max_spectra, &b, &ti, err);
+    int rc = asw_ct_read(c, &asw_cat_schema_spectra, max_spectra, &b, &ti, err);
     if (rc == ASW_ENOTFOUND) {
         asw_err_clear(err);
         return 0;
@@ -620,7 +523,7 @@ int asw_ct_read_spectra(struct asw_ct *c, size_t max_spectra,
     }
     if (ti.rows_read == 0)
         goto out;
-    rc = open_table(c, chan_schema.name, &ds, &nch_total, err);
+    rc = open_table(c, asw_cat_schema_channels.name, &ds, &nch_total, err);
     if (rc == ASW_ENOTFOUND) {
         asw_err_clear(err);
         rc = 0;
@@ -628,7 +531,8 @@ int asw_ct_read_spectra(struct asw_ct *c, size_t max_spectra,
         info->skipped = ti.rows_total;
         goto out;
     }
-    if (rc || (rc = plan_make(ds, c->path, &chan_schema, &p, NULL, err)) < 0)
+    if (rc || (rc = plan_make(ds, c->path, &asw_cat_schema_channels, &p, NULL,
+                              err)) < 0)
         goto out;
     sp = calloc(ti.rows_read, sizeof *sp);
     if (!sp) {
@@ -637,7 +541,7 @@ int asw_ct_read_spectra(struct asw_ct *c, size_t max_spectra,
     }
     int64_t running = 0; /* the documented chan_offset of this row */
     for (size_t i = 0; i < ti.rows_read; i++) {
-        const struct ct_spec_row *r = &rows[i];
+        const struct asw_cat_spectrum_row *r = &rows[i];
         int64_t len = r->n_chan;
         int64_t off = r->chan_offset >= 0 ? r->chan_offset : running;
         if (len > 0)
@@ -661,13 +565,14 @@ int asw_ct_read_spectra(struct asw_ct *c, size_t max_spectra,
             continue;
         }
         size_t k = (size_t)len;
-        struct ct_chan_row *t = realloc(ch, k * sizeof *ch);
+        struct asw_cat_channel_row *t = realloc(ch, k * sizeof *ch);
         if (!t) {
             rc = asw_err_set(err, ASW_ENOMEM, CT_MODULE, "out of memory");
             goto out;
         }
         ch = t;
-        rc = plan_read(ds, c->path, &chan_schema, &p, (hsize_t)off, k, ch, err);
+        rc = plan_read(ds, c->path, &asw_cat_schema_channels, &p, (hsize_t)off,
+                       k, ch, err);
         if (rc)
             goto out;
         struct asw_spectrum *s = &sp[m];
@@ -701,7 +606,7 @@ out:
     free(rows);
     free(ch);
     plan_free(&p);
-    h5close(ds);
+    asw_h5_close(ds);
     if (rc) {
         asw_ct_spectra_free(sp, m);
         return rc;

@@ -10,8 +10,18 @@
 
 struct model {
     double s_per_gb, jitter;
-    char crash[64];
+    char crash[64], fail[64];
 };
+
+/* The next comma-separated field of *p into buf (cut to n), *p moved past
+ * it. */
+static void next_field(const char **p, char *buf, size_t n)
+{
+    const char *e = strchr(*p, ',');
+    size_t len = e ? (size_t)(e - *p) : strlen(*p);
+    snprintf(buf, n, "%.*s", (int)len, *p);
+    *p += len + (e != NULL);
+}
 
 static int model_get(struct model *m)
 {
@@ -19,11 +29,16 @@ static int model_get(struct model *m)
     memset(m, 0, sizeof *m);
     if (!v || !*v)
         return -1;
-    char crash[64] = "";
-    int n = sscanf(v, "%lf,%lf,%63s", &m->s_per_gb, &m->jitter, crash);
+    int n = sscanf(v, "%lf,%lf", &m->s_per_gb, &m->jitter);
     if (n < 1 || !(m->s_per_gb >= 0) || !(m->jitter >= 0 && m->jitter < 1))
         return -1;
-    snprintf(m->crash, sizeof m->crash, "%s", crash);
+    /* CRASH and FAIL: the third and fourth fields, may be empty. */
+    const char *p = v;
+    char skip[64];
+    next_field(&p, skip, sizeof skip);
+    next_field(&p, skip, sizeof skip);
+    next_field(&p, m->crash, sizeof m->crash);
+    next_field(&p, m->fail, sizeof m->fail);
     return 0;
 }
 
@@ -72,6 +87,9 @@ static int process(const struct asw_job *job, struct asw_result *res,
     if (m.crash[0] && strstr(job->unit->id, m.crash))
         return asw_err_set(err, ASW_ECHILD, "costmodel",
                            "step process: CASA killed by signal 9 (SIGKILL)");
+    if (m.fail[0] && strstr(job->unit->id, m.fail))
+        return asw_err_set(err, ASW_ECHILD, "costmodel",
+                           "step process: CASA exit 1");
     return 0;
 }
 

@@ -3,13 +3,15 @@
  * engine (tests/bench/bench_engine.sh): a unit is downloaded as usual,
  * then "processed" by sleeping for a time proportional to its size.
  *
- *   ASW_BENCH_COST="S_PER_GB[,JITTER[,CRASH]]"
+ *   ASW_BENCH_COST="S_PER_GB[,JITTER[,CRASH[,FAIL]]]"
  *
  * S_PER_GB: seconds per 10^9 bytes of the unit's files (bytes_total);
  * JITTER: +- that fraction, fixed per unit id (a hash), so that runs of
  * one benchmark see the same costs; CRASH: units whose id contains this
- * text fail as if their CASA had been killed by SIGKILL. Hidden: not a
- * configuration key, never set in production.
+ * text fail as if their CASA had been killed by SIGKILL; FAIL: units whose
+ * id contains this text fail as if their CASA had exited with status 1 (an
+ * ordinary, transient processing failure). Empty fields are unused.
+ * Hidden: not a configuration key, never set in production.
  */
 #ifndef ASW_COSTMODEL_H
 #define ASW_COSTMODEL_H

@@ -168,7 +168,8 @@ static int store(struct master *m, const struct asw_unit *u,
     double t = now_s();
     r->attempts = u->attempts;
     int rc = asw_cat_put_result(m->cat, r, u, &err) ||
-             asw_cat_run_host(m->cat, r->host, &err);
+             asw_cat_run_host(m->cat, r->host, &err) ||
+             asw_cat_run_casa_version(m->cat, r->casa_version, &err);
     m->cat_s += now_s() - t;
     if (rc) {
         asw_error("catalogue: %s", err.msg);

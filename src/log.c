@@ -1,6 +1,7 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -8,11 +9,19 @@
 
 static int log_rank = -1;
 static enum asw_log_level log_level = ASW_LOG_INFO;
+/* A live progress line is on stderr; atomic: download and extraction
+ * threads log too. */
+static atomic_int live_drawn;
 
 void asw_log_init(int rank, enum asw_log_level level)
 {
     log_rank = rank;
     log_level = level;
+}
+
+void asw_log_live_line(int drawn)
+{
+    atomic_store(&live_drawn, drawn);
 }
 
 int asw_log_set_level_name(const char *name)
@@ -49,5 +58,6 @@ void asw_log(enum asw_log_level level, const char *fmt, ...)
     vsnprintf(line + off, sizeof line - (size_t)off, fmt, ap);
     va_end(ap);
     /* One write per line so that lines of different ranks do not mix. */
-    fprintf(stderr, "%s\n", line);
+    int erase = atomic_exchange(&live_drawn, 0);
+    fprintf(stderr, "%s%s\n", erase ? "\r\033[K" : "", line);
 }

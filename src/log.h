@@ -18,6 +18,14 @@ void asw_log_init(int rank, enum asw_log_level level);
 /* Set the level from a name ("error", "warn", "info", "debug"). */
 int asw_log_set_level_name(const char *name);
 
+/*
+ * Tell the logger whether a live progress line (src/progress.c) is drawn on
+ * stderr (1) or not (0). While one is, the next log line first erases it
+ * ("\r", erase to end of line) instead of running on after it; the progress
+ * redraws it at its next tick.
+ */
+void asw_log_live_line(int drawn);
+
 void asw_log(enum asw_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

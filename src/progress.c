@@ -169,6 +169,8 @@ int asw_progress_tick(struct asw_progress *p, double now)
         fprintf(p->o.out, "\r\033[K%s", line);
         fflush(p->o.out);
         p->drawn = 1;
+        if (p->o.out == stderr)
+            asw_log_live_line(1);
     } else {
         asw_info("progress: %s", line);
     }
@@ -182,6 +184,8 @@ void asw_progress_summary(struct asw_progress *p, double now, FILE *out)
     if (p->drawn) {
         fputs("\r\033[K", p->o.out);
         p->drawn = 0;
+        if (p->o.out == stderr)
+            asw_log_live_line(0);
     }
     double wall = now - p->t0;
     char fetched[32], rate[32], wall_s[32];

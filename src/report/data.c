@@ -14,56 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-#define S        ASW_COL_STR
-#define I        ASW_COL_I32
-#define L        ASW_COL_I64
-#define F        ASW_COL_F64
-
-/* Only names and types matter to the reader; units and descriptions are
- * the catalogue's (docs/catalogue.md). */
-#define RN(f, t) ASW_COL(struct rep_run, f, t, "", "")
-static const struct asw_col run_cols[] = {
-    RN(run_id, S),       RN(version, S),       RN(status, S),
-    RN(exit_code, I),    RN(start_utc, S),     RN(end_utc, S),
-    RN(ranks, I),        RN(hosts, S),         RN(mode, S),
-    RN(casa_version, S), RN(units_planned, L), RN(units_done, L),
-    RN(units_failed, L), RN(units_skipped, L), RN(units_retried, L),
-    RN(config_path, S),  RN(config, S),
-};
-const struct asw_schema rep_schema_runs = {
-    "runs", "", run_cols, NELEM(run_cols), sizeof(struct rep_run)};
-
-#define UN(f, t) ASW_COL(struct rep_unit, f, t, "", "")
-static const struct asw_col unit_cols[] = {
-    UN(id, S),           UN(kind, S),
-    UN(project, S),      UN(mous_uid, S),
-    UN(status, S),       UN(attempts, I),
-    UN(error, S),        UN(n_files, L),
-    UN(bytes_total, L),  UN(bytes_fetched, L),
-    UN(t_download_s, F), UN(t_extract_s, F),
-    UN(t_process_s, F),  UN(t_reduce_s, F),
-    UN(host, S),         UN(rank, I),
-    UN(n_images, L),     UN(n_seds, L),
-    UN(n_absorption, L), UN(n_spectra, L),
-    UN(run_id, S),       UN(updated_utc, S),
-};
-const struct asw_schema rep_schema_units = {
-    "units", "", unit_cols, NELEM(unit_cols), sizeof(struct rep_unit)};
-
-#define SR(f, t) ASW_COL(struct rep_source_row, f, t, "", "")
-static const struct asw_col source_cols[] = {
-    SR(source, S),         SR(band, I),           SR(n_images, L),
-    SR(n_epochs, L),       SR(first_mjd, F),      SR(last_mjd, F),
-    SR(freq_median_hz, F), SR(flux_median_jy, F), SR(flux_min_jy, F),
-    SR(flux_max_jy, F),    SR(pair_band, I),      SR(n_pairs, I),
-    SR(alpha, F),          SR(alpha_err, F),      SR(alpha_last, F),
-    SR(alpha_last_err, F), SR(alpha_last_mjd, F), SR(alpha_last_dt_days, F),
-};
-const struct asw_schema rep_schema_sources = {"sources", "", source_cols,
-                                              NELEM(source_cols),
-                                              sizeof(struct rep_source_row)};
-
 int rep_note(struct rep_data *d, const char *fmt, ...)
 {
     char buf[512];
@@ -254,10 +204,11 @@ int rep_load(struct asw_ct *c, const struct rep_caps *caps, struct rep_data *d,
         d->schema_version = atoi(v);
     /* /runs rows carry 16 KiB of configuration each: fewer of them. */
     size_t max_runs = caps->max_rows < 2000 ? caps->max_rows : 2000;
-    if ((rc = load_table(c, d, &rep_schema_runs, max_runs, &b, &d->nruns, err)))
+    if ((rc = load_table(c, d, &asw_cat_schema_runs, max_runs, &b, &d->nruns,
+                         err)))
         return rc;
     d->runs = b;
-    if ((rc = load_table(c, d, &rep_schema_units, caps->max_rows, &b,
+    if ((rc = load_table(c, d, &asw_cat_schema_units, caps->max_rows, &b,
                          &d->nunits, err)))
         return rc;
     d->units = b;
@@ -273,7 +224,7 @@ int rep_load(struct asw_ct *c, const struct rep_caps *caps, struct rep_data *d,
                          &d->nlines, err)))
         return rc;
     d->lines = b;
-    if ((rc = load_table(c, d, &rep_schema_sources, caps->max_rows, &b,
+    if ((rc = load_table(c, d, &asw_cat_schema_sources, caps->max_rows, &b,
                          &d->nsources, err)))
         return rc;
     d->sources = b;

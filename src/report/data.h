@@ -1,7 +1,7 @@
 /*
  * data.h - the catalogue as the report sees it: every table read through
- * the generic reader (io/cattable.h) into the report's own row structs
- * (only the columns it shows; a column the file lacks stays unknown), the
+ * the generic reader (io/cattable.h) into the catalogue's own row structs
+ * (io/catrows.h, src/result.h; a column the file lacks stays unknown), the
  * rows grouped by source, and the measurement rules the page follows
  * (which images count for a flux history, what one measurement is), the
  * same as the catalogue's /sources derivation (docs/catalogue.md).
@@ -9,85 +9,12 @@
 #ifndef ASW_REPORT_DATA_H
 #define ASW_REPORT_DATA_H
 
+#include "io/catrows.h"
 #include "io/cattable.h"
 #include "src/result.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* One /runs row (provenance). */
-struct rep_run {
-    char run_id[32];
-    char version[32];
-    char status[16];
-    int32_t exit_code;
-    char start_utc[24];
-    char end_utc[24];
-    int32_t ranks;
-    char hosts[512];
-    char mode[16];
-    char casa_version[64];
-    int64_t units_planned;
-    int64_t units_done;
-    int64_t units_failed;
-    int64_t units_skipped;
-    int64_t units_retried;
-    char config_path[256];
-    char config[16384];
-};
-
-/* One /units row. */
-struct rep_unit {
-    char id[ASW_UID_MAX];
-    char kind[16];
-    char project[ASW_NAME_MAX];
-    char mous_uid[ASW_UID_MAX];
-    char status[16];
-    int32_t attempts;
-    char error[ASW_ERRTEXT_MAX];
-    int64_t n_files;
-    int64_t bytes_total;
-    int64_t bytes_fetched;
-    double t_download_s;
-    double t_extract_s;
-    double t_process_s;
-    double t_reduce_s;
-    char host[64];
-    int32_t rank;
-    int64_t n_images;
-    int64_t n_seds;
-    int64_t n_absorption;
-    int64_t n_spectra;
-    char run_id[32];
-    char updated_utc[24];
-};
-
-/* One /sources row (flux history and band-pair index per source, band). */
-struct rep_source_row {
-    char source[ASW_NAME_MAX / 2 + 16];
-    int32_t band;
-    int64_t n_images;
-    int64_t n_epochs;
-    double first_mjd;
-    double last_mjd;
-    double freq_median_hz;
-    double flux_median_jy;
-    double flux_min_jy;
-    double flux_max_jy;
-    int32_t pair_band;
-    int32_t n_pairs;
-    double alpha;
-    double alpha_err;
-    double alpha_last;
-    double alpha_last_err;
-    double alpha_last_mjd;
-    double alpha_last_dt_days;
-};
-
-/* The columns of those rows, by name, for the generic reader. */
-extern const struct asw_schema rep_schema_runs;
-extern const struct asw_schema rep_schema_units;
-extern const struct asw_schema rep_schema_sources;
 
 /* Row indices of one source in every table. */
 struct rep_src {
@@ -111,9 +38,9 @@ struct rep_data {
     char creator[128], catalogue_id[48], created_utc[40], updated_utc[40];
     char pair_days[32];
     int schema_version;
-    struct rep_run *runs;
+    struct asw_cat_run_row *runs;
     size_t nruns;
-    struct rep_unit *units;
+    struct asw_cat_unit_row *units;
     size_t nunits;
     struct asw_image *images;
     size_t nimages;
@@ -123,7 +50,7 @@ struct rep_data {
     size_t nlines;
     struct asw_spectrum *spectra;
     size_t nspectra;
-    struct rep_source_row *sources;
+    struct asw_cat_source_row *sources;
     size_t nsources;
     struct rep_src *srcs; /* sorted by name */
     size_t nsrcs;

@@ -215,7 +215,7 @@ struct plot *fig_flux_history(const struct rep_data *d, const struct rep_src *s,
         "flux_tot_err_jy or the band's calibration accuracy); small "
         "markers: the images.");
     for (size_t i = 0; i < s->nsrow && cl < n; i++) {
-        const struct rep_source_row *r = &d->sources[s->srow[i]];
+        const struct asw_cat_source_row *r = &d->sources[s->srow[i]];
         char med[32], lo[32], hi[32];
         rep_fmt(med, sizeof med, r->flux_median_jy, 3);
         rep_fmt(lo, sizeof lo, r->flux_min_jy, 3);
@@ -1105,7 +1105,7 @@ struct plot *fig_stage_time(const struct rep_data *d, char *cap, size_t n)
     double sum[4] = {0};
     size_t with = 0;
     for (size_t i = 0; i < d->nunits; i++) {
-        const struct rep_unit *u = &d->units[i];
+        const struct asw_cat_unit_row *u = &d->units[i];
         double t[4] = {u->t_download_s, u->t_extract_s, u->t_process_s,
                        u->t_reduce_s};
         int any = 0;
@@ -1166,7 +1166,7 @@ struct plot *fig_workers(const struct rep_data *d, char *cap, size_t n)
     if (!w)
         return NULL;
     for (size_t i = 0; i < d->nunits; i++) {
-        const struct rep_unit *u = &d->units[i];
+        const struct asw_cat_unit_row *u = &d->units[i];
         int done = strcmp(u->status, "done") == 0;
         int failed = strcmp(u->status, "failed") == 0;
         if (!done && !failed)
@@ -1265,7 +1265,7 @@ struct plot *fig_fail_reasons(const struct rep_data *d, char *cap, size_t n)
     if (!r)
         return NULL;
     for (size_t i = 0; i < d->nunits; i++) {
-        const struct rep_unit *u = &d->units[i];
+        const struct asw_cat_unit_row *u = &d->units[i];
         if (strcmp(u->status, "failed"))
             continue;
         nfail++;

@@ -319,7 +319,7 @@ static void header(struct ctx *x, const struct asw_report_options *o)
     fputs(" &middot; last checkpoint ", f);
     html_esc(f, d->updated_utc[0] ? d->updated_utc : "?");
     if (d->nruns) {
-        const struct rep_run *r = &d->runs[d->nruns - 1];
+        const struct asw_cat_run_row *r = &d->runs[d->nruns - 1];
         fputs(" &middot; last run <code>", f);
         html_esc(f, r->run_id);
         fputs("</code> ", f);
@@ -444,7 +444,7 @@ static void runs(struct ctx *x)
           "<th>retried</th><th>hosts</th></tr>\n",
           f);
     for (size_t i = 0; i < d->nruns; i++) {
-        const struct rep_run *r = &d->runs[i];
+        const struct asw_cat_run_row *r = &d->runs[i];
         fputs("<tr>", f);
         td_nowrap(f, r->run_id);
         td_str(f, r->version);
@@ -465,7 +465,7 @@ static void runs(struct ctx *x)
     }
     fputs("</table></div>\n", f);
     for (size_t i = 0; i < d->nruns; i++) {
-        const struct rep_run *r = &d->runs[i];
+        const struct asw_cat_run_row *r = &d->runs[i];
         if (!r->config[0] && !r->config_path[0])
             continue;
         fputs("<details><summary>configuration of run ", f);
@@ -491,7 +491,7 @@ static int stats(struct ctx *x)
     double fetched = 0, total = 0, wall = 0;
     size_t files = 0, with_err = 0, files_known = 0;
     for (size_t i = 0; i < d->nunits; i++) {
-        const struct rep_unit *u = &d->units[i];
+        const struct asw_cat_unit_row *u = &d->units[i];
         fetched += u->bytes_fetched > 0 ? (double)u->bytes_fetched : 0;
         total += u->bytes_total > 0 ? (double)u->bytes_total : 0;
         files += u->n_files > 0 ? (size_t)u->n_files : 0;
@@ -680,7 +680,7 @@ static int alpha_section(struct ctx *x)
               "(days)</th></tr>\n",
               f);
         for (size_t i = 0; i < d->nsources; i++) {
-            const struct rep_source_row *r = &d->sources[i];
+            const struct asw_cat_source_row *r = &d->sources[i];
             if (!isfinite(r->alpha))
                 continue;
             fputs("<tr>", f);
@@ -843,7 +843,7 @@ static void source_tables(FILE *f, const struct rep_data *d,
               "<th>&alpha;</th><th>last &alpha;</th></tr>\n",
               f);
         for (size_t i = 0; i < s->nsrow; i++) {
-            const struct rep_source_row *r = &d->sources[s->srow[i]];
+            const struct asw_cat_source_row *r = &d->sources[s->srow[i]];
             fputs("<tr><td>", f);
             band_badge(f, r->band);
             fputs("</td>", f);
@@ -1147,7 +1147,7 @@ static int failed(struct ctx *x)
                 "<th>worker</th><th>stored (UTC)</th></tr>\n");
         size_t shown = 0;
         for (size_t i = 0; i < d->nunits && shown < LIST_ROWS_MAX; i++) {
-            const struct rep_unit *u = &d->units[i];
+            const struct asw_cat_unit_row *u = &d->units[i];
             if (strcmp(u->status, "failed"))
                 continue;
             char mod[64] = "", code[64] = "";
@@ -1197,7 +1197,7 @@ static int failed(struct ctx *x)
                 nopen);
         size_t shown = 0;
         for (size_t i = 0; i < d->nunits && shown < LIST_ROWS_MAX; i++) {
-            const struct rep_unit *u = &d->units[i];
+            const struct asw_cat_unit_row *u = &d->units[i];
             if (strcmp(u->status, "interrupted") &&
                 strcmp(u->status, "pending"))
                 continue;

@@ -61,11 +61,38 @@ expect 1 "${cat_[@]}" merge "$C"
 expect 5 "${cat_[@]}" summary "$work/missing.h5"
 expect 5 "${cat_[@]}" verify "$work/missing.h5"
 
-# Summary.
+# Summary: its counts and its per source and band lines are those of the
+# file (h5py), value for value.
 expect 0 "${cat_[@]}" summary "$C"
 grep -q "^units: 2 (done 2)$" "$work/out" || fail "summary: units"
 grep -q "^runs: 1 (last .*: finished, exit 0" "$work/out" || fail "summary: runs"
 grep -q "^source .* alpha$" "$work/out" || fail "summary: no /sources table"
+"$py" - "$C" "$work/out" <<'PY' || fail "summary does not show the file"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+out = open(sys.argv[2]).read().splitlines()
+n = {t: len(f[t]) for t in ("images", "seds", "absorption", "spectra",
+                            "spectra_channels", "sources")}
+want = ("rows: images %(images)d, seds %(seds)d, absorption %(absorption)d, "
+        "spectra %(spectra)d (%(spectra_channels)d channels), sources "
+        "%(sources)d" % n)
+assert want in out, "want %r in the summary" % want
+head = [i for i, l in enumerate(out) if l.startswith("source ")][0]
+lines = out[head + 1:]
+src = f["sources"][:]
+assert n["sources"] > 0 and len(lines) == len(src), (len(lines), len(src))
+for r, l in zip(src, lines):
+    w = l.split()
+    got = (w[0], w[1], int(w[2]), int(w[3]), float(w[6]))
+    exp = (r["source"].decode(), "B%d" % r["band"], int(r["n_images"]),
+           int(r["n_epochs"]), float("%.4g" % r["flux_median_jy"]))
+    assert got == exp, (l, exp)
+    if r["pair_band"] > 0:
+        assert w[9] == "%+.3f" % r["alpha"] and "to B%d" % r["pair_band"] in l, l
+    else:
+        assert w[9] == "-", l
+print("summary: %d source/band lines equal to /sources" % len(src))
+PY
 
 # List: the filters against h5py's counts.
 read -r n_all n_b3 src n_src n_src_b3 <<<"$("$py" - "$C" <<'PY'
@@ -87,6 +114,25 @@ list_rows() { expect 0 "${cat_[@]}" list "$C" "$@"; echo $(($(wc -l <"$work/out"
 [ "$(list_rows --source "$src")" = "$n_src" ] || fail "list --source"
 [ "$(list_rows --since 2100-01-01)" = 0 ] || fail "list --since future"
 [ "$(list_rows --since 40000)" = "$n_all" ] || fail "list --since MJD"
+# --since at dates and a time of the images themselves: the first day, the
+# last day, the day after, the last minute (counts from h5py).
+"$py" - "$C" >"$work/since.txt" <<'PY'
+import sys, h5py, math, datetime as dt
+mjd = h5py.File(sys.argv[1], "r")["images"]["mjd"]
+def civil(d):
+    return dt.datetime(1858, 11, 17) + dt.timedelta(days=d)
+lo, hi = math.floor(min(mjd)), math.floor(max(mjd))
+for d in (lo, hi, hi + 1):
+    print(civil(d).strftime("%Y-%m-%d"), sum(m >= d for m in mjd))
+t = math.floor(max(mjd) * 1440) / 1440
+if all(abs(m - t) > 1e-6 for m in mjd):
+    print(civil(t).strftime("%Y-%m-%dT%H:%M"), sum(m >= t for m in mjd))
+print(int(hi), sum(m >= hi for m in mjd))
+PY
+while read -r when n; do
+    [ "$(list_rows --since "$when")" = "$n" ] || fail "list --since $when: want $n"
+done <"$work/since.txt"
+[ "$(wc -l <"$work/since.txt")" -ge 4 ] || fail "no --since cases"
 [ "$(list_rows --limit 3)" = 3 ] || fail "list --limit"
 
 # Verify: consistent; a tampered copy is not, with the reason.

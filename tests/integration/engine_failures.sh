@@ -7,6 +7,9 @@
 #   - a unit whose processing kills its CASA (the cost-model stand-in says
 #     "killed by signal 9") fails after 2 attempts although max_attempts
 #     allows 5 ([scheduler] max_crashes = 2);
+#   - a unit whose processing always fails (the stand-in's CASA "exit 1",
+#     transient) fails after max_attempts = 5 attempts, with that reason,
+#     retried 4 times;
 # the other units are done and the exit code is 3. A rerun without the
 # faults retries the permanent failure (it had attempts left) but not the
 # unit that used up its attempts.
@@ -64,17 +67,22 @@ set -- $(grep "^$tr " "$work/units2.txt")
 [ "$(grep -c '"ev":"assign"' "$work/run.trace")" = 1 ] ||
     fail "the rerun should hand out only $nf"
 
-# Crashes: the stand-in kills "CASA" of one unit on every attempt.
+# Processing: the stand-in kills "CASA" of one unit on every attempt, and
+# "CASA" of another exits 1 on every attempt.
 asw_sim_stop
 "$PY" "$ENGINE_ARCHIVE" synth "$(asw_test_archive "$B")" "$work/synth" \
-    --sizes 3000000,2000000,1000000 >/dev/null
-crash=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[1]["id"])' \
-    "$work/synth/units.json")
+    --sizes 3000000,2000000,1000000,1500000 >/dev/null
+unit_no() { # N: the id of the N-th synthetic unit
+    "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[int(sys.argv[2])]["id"])' \
+        "$work/synth/units.json" "$1"
+}
+crash=$(unit_no 1)
+pfail=$(unit_no 3)
 asw_sim_start "$B" "$work/synth" "$work"
 engine_ini "$work/crash.ini" crash ""
 sed -i 's/^max_attempts = 3/max_attempts = 5/' "$work/crash.ini"
 rc=0
-ASW_BENCH_COST="20,0,$crash" engine_run 4 "$work/crash.ini" \
+ASW_BENCH_COST="20,0,$crash,$pfail" engine_run 4 "$work/crash.ini" \
     "$work/crash.log" || rc=$?
 [ "$rc" = 3 ] || fail "crash sweep exit $rc, want 3"
 engine_units "$work/crash.h5" >"$work/units3.txt"
@@ -82,6 +90,15 @@ cat "$work/units3.txt"
 set -- $(grep "^$crash " "$work/units3.txt")
 [ "$2 $3" = "failed 2" ] || fail "$crash: $2 after $3 attempts, want failed 2"
 case $4 in costmodel:ECHILD:*killed_by_signal*) ;; *) fail "$crash: $4" ;; esac
+set -- $(grep "^$pfail " "$work/units3.txt")
+[ "$2 $3" = "failed 5" ] || fail "$pfail: $2 after $3 attempts, want failed 5"
+[ "$4" = "costmodel:ECHILD:step_process:_CASA_exit_1" ] ||
+    fail "$pfail: reason $4"
+[ "$(grep -c "\"unit\":\"$pfail\".*\"verdict\":\"retry\"" "$work/crash.trace")" = 4 ] ||
+    fail "$pfail: want 4 retries in the trace"
+grep -q "unit $pfail failed for good after 5 attempt(s)" "$work/crash.log" ||
+    fail "no log line for $pfail"
 [ "$(awk '$2 == "done"' "$work/units3.txt" | wc -l)" = 2 ] ||
     fail "the other two units must be done"
-echo "engine-failures: permanent after 1, transient after 3, crash after 2"
+echo "engine-failures: permanent after 1, transient after 3, crash after 2," \
+    "processing failure after 5"

@@ -2,7 +2,8 @@
 # Engine acceptance (issue 8): transient download failures are retried by
 # the scheduler (not by the downloader: [download] retries = 0) on any
 # rank, after a backoff, and every unit ends done with the same rows as an
-# undisturbed sweep. Under mpirun -n 4, with download slots and prefetch.
+# undisturbed sweep. Under mpirun -n 4, with download slots and prefetch;
+# at least one retried unit runs on another rank than the one it failed on.
 set -euo pipefail
 . "$ASW_SOURCE_DIR/tests/integration/engine_lib.sh"
 work=$B/test-work/engine-retry
@@ -64,6 +65,10 @@ assert gaps and min(gaps) >= 0.15, gaps
 moved = sum(1 for r in ranks.values() if len(r) > 1)
 print("retried after %.2f-%.2f s; %d units ran on more than one rank"
       % (min(gaps), max(gaps), moved))
+# Retries are not pinned to the rank that failed (7 retries over 3 worker
+# ranks: at least one lands elsewhere; tests/unit/test_sched.c
+# retry_any_worker shows the policy step by step).
+assert moved >= 1, "every retry ran on the rank that failed"
 PY
 engine_same_rows "$work/run.h5" "$work/ref.h5"
 echo "engine-retry: 8 units done after $retries scheduler retries"

@@ -10,7 +10,8 @@
 # are done the launcher (mpirun, which relays TERM/INT to the ranks and
 # USR1 as Slurm's --signal does, or the single process) gets SIGNAL. Then:
 # rank 0 says "interrupted ... Rerun" on stderr, the exit code is 4 (for
-# TERM and INT under mpirun it is mpirun's own), the units in flight are
+# TERM and INT under mpirun the launcher's is its own: rank 0's 4 is read
+# from its /runs row), the units in flight are
 # "interrupted" in /units with their attempt given back, none failed;
 # the rerun exits 0, leaves scratch empty, and its catalogue has the same
 # units and rows as the uninterrupted reference (attempts included).
@@ -64,6 +65,10 @@ grep -q "almasweep: interrupted by .*Rerun the same command to continue" \
     "$work/run.log" || { tail "$work/run.log" >&2; fail "no interrupted message"; }
 grep -q '"ev":"end".*"signal":[1-9]' "$work/run.trace" ||
     fail "the trace does not end with the signal"
+# Rank 0's own exit code, as /runs recorded it (under mpirun the launcher's
+# exit code for TERM and INT is its own): 4, "interrupted".
+run_exit=$("$PY" -c 'import sys, h5py; r = h5py.File(sys.argv[1], "r")["runs"][-1]; print(r["status"].decode(), int(r["exit_code"]))' "$work/run.h5")
+[ "$run_exit" = "finished 4" ] || fail "/runs: $run_exit, want finished 4"
 engine_units "$work/run.h5" >"$work/units.txt"
 cat "$work/units.txt"
 n_int=$(awk '$2 == "interrupted"' "$work/units.txt" | wc -l)

@@ -21,6 +21,8 @@ Checks (docs/catalogue.md is the schema of record):
     (rows compared sorted; timing, host, rank, run and time-stamp columns
     ignored; spectra compared with their channels);
   - --expect-done FILE: every unit id listed in FILE (one per line) is done.
+  - --all-tables: every table has rows (so that every reader is checked on
+    values, not only on an empty table's header).
   - --table T with --votable VOT, --ours JSON, --csv CSV: an export of table
     T ('almasweep catalogue export') read back by astropy.io.votable, by our
     own VOTable parser ('almasweep votable VOT --format json' > JSON) and by
@@ -232,7 +234,8 @@ def check_same(data, ref_path):
     for name in TABLES:
         if name in ("runs", "spectra_channels"):
             continue  # runs differ by design; channels go with /spectra
-        if name not in data or name not in ref:
+        if not check(name in data and name in ref,
+                     f"/{name} is missing from one of the catalogues"):
             continue
         cols, mine = canonical_rows(data, name)
         _, theirs = canonical_rows(ref, name)
@@ -334,6 +337,8 @@ def main():
                     help="fail unless every table has the rows of REF")
     ap.add_argument("--expect-done", metavar="FILE",
                     help="fail unless every unit id in FILE is done")
+    ap.add_argument("--all-tables", action="store_true",
+                    help="fail if any table is empty")
     ap.add_argument("--quick", action="store_true",
                     help="h5py only: skip the astropy and pandas checks")
     ap.add_argument("--table", help="the exported table (with the below)")
@@ -351,6 +356,9 @@ def main():
     n_img = len(data.get("images", []))
     check(n_img >= args.min_images,
           f"/images has {n_img} rows, want >= {args.min_images}")
+    if args.all_tables:
+        for name in TABLES:
+            check(len(data.get(name, [])) > 0, f"/{name} is empty")
     if args.same_as:
         note += "; " + check_same(data, args.same_as)
     if args.table:

@@ -577,7 +577,7 @@ static void test_upsert_replaces(void **state)
     assert_true(rows[5].peak_jy == 6.0);
     free(rows);
 
-    struct cat_unit_row *u = read_table(path, T_UNITS, &n);
+    struct asw_cat_unit_row *u = read_table(path, T_UNITS, &n);
     assert_int_equal(n, 3);
     /* Rows stay where they were first written; no duplicates. */
     assert_string_equal(u[0].id, "uid___A_X1_XA");
@@ -621,7 +621,7 @@ static void test_upsert_unit_fields(void **state)
     close_ok(c);
 
     size_t n;
-    struct cat_unit_row *u = read_table(at("keep.h5"), T_UNITS, &n);
+    struct asw_cat_unit_row *u = read_table(at("keep.h5"), T_UNITS, &n);
     assert_int_equal(n, 2);
     assert_string_equal(u[0].project, "2019.1.01234.S");
     assert_string_equal(u[0].kind, "mous-products");
@@ -678,7 +678,7 @@ static void test_strings_max_length(void **state)
     assert_int_equal(rows[0].file[0], 'f');
     free(rows);
 
-    struct cat_unit_row *u = read_table(path, T_UNITS, &n);
+    struct asw_cat_unit_row *u = read_table(path, T_UNITS, &n);
     assert_int_equal(n, 1);
     assert_string_equal(u[0].id, id);
     assert_int_equal(strlen(u[0].error), ASW_ERRTEXT_MAX - 1);
@@ -713,7 +713,7 @@ static void test_failed_rows_dropped(void **state)
     assert_int_equal(asw_cat_read_images(path, &rows, &n, &err), 0);
     assert_int_equal(n, 0);
     assert_null(rows);
-    struct cat_unit_row *u = read_table(path, T_UNITS, &n);
+    struct asw_cat_unit_row *u = read_table(path, T_UNITS, &n);
     assert_string_equal(u[0].error, "dl:ENET:connection reset");
     assert_int_equal(u[0].n_images, 0);
     assert_string_equal(u[1].status, "interrupted");
@@ -823,8 +823,8 @@ static void test_all_tables(void **state)
     const char *p = at("tables.h5");
     assert_int_equal(verify(p), 0);
     size_t n, nc;
-    struct cat_spectrum_row *sp = read_table(p, T_SPECTRA, &n);
-    struct cat_channel_row *ch = read_table(p, T_CHANNELS, &nc);
+    struct asw_cat_spectrum_row *sp = read_table(p, T_SPECTRA, &n);
+    struct asw_cat_channel_row *ch = read_table(p, T_CHANNELS, &nc);
     assert_int_equal(n, 2);
     assert_int_equal(nc, 6);
     assert_string_equal(sp[0].file, "cube3.fits");
@@ -908,7 +908,7 @@ static uint64_t digest(const char *p)
 {
     uint64_t total = 1469598103934665603ull;
     size_t nch = 0;
-    struct cat_channel_row *ch = read_table(p, T_CHANNELS, &nch);
+    struct asw_cat_channel_row *ch = read_table(p, T_CHANNELS, &nch);
     for (int t = 0; t < T_COUNT; t++) {
         if (t == T_RUNS || t == T_CHANNELS)
             continue;
@@ -929,7 +929,7 @@ static uint64_t digest(const char *p)
             }
             if (t == T_SPECTRA) {
                 /* A spectrum is its channels, wherever they sit. */
-                const struct cat_spectrum_row *sp = (const void *)row;
+                const struct asw_cat_spectrum_row *sp = (const void *)row;
                 assert_true(sp->chan_offset + sp->n_chan <= (int64_t)nch);
                 x = fnv(x, ch + sp->chan_offset,
                         (size_t)sp->n_chan * sizeof *ch);
@@ -1097,7 +1097,7 @@ static void crash_at(const char *point, int k)
     /* The run of the dead writer (if its start was stored) is marked
      * interrupted -- unless its end was stored before the kill. */
     size_t n;
-    struct cat_run_row *runs = read_table(p, T_RUNS, &n);
+    struct asw_cat_run_row *runs = read_table(p, T_RUNS, &n);
     assert_true(n <= 1);
     if (n && strcmp(runs[0].status, "finished") != 0) {
         assert_string_equal(runs[0].status, "interrupted");
@@ -1326,7 +1326,7 @@ static void test_runs(void **state)
     assert_string_equal(asw_cat_run_id(c), "");
     close_ok(c);
     size_t n;
-    struct cat_run_row *runs = read_table(p, T_RUNS, &n);
+    struct asw_cat_run_row *runs = read_table(p, T_RUNS, &n);
     assert_int_equal(n, 1);
     assert_string_equal(runs[0].run_id, run_id);
     assert_string_equal(runs[0].status, "finished");
@@ -1341,7 +1341,7 @@ static void test_runs(void **state)
     assert_int_equal(runs[0].units_skipped, 2);
     assert_true(runs[0].end_utc[0] != '\0');
     free(runs);
-    struct cat_unit_row *u = read_table(p, T_UNITS, &n);
+    struct asw_cat_unit_row *u = read_table(p, T_UNITS, &n);
     assert_string_equal(u[0].run_id, run_id);
     free(u);
     assert_int_equal(verify(p), 0);
@@ -1402,7 +1402,7 @@ static void test_sources(void **state)
     assert_int_equal(verify(p), 0);
 
     size_t n;
-    struct cat_source_row *s = read_table(p, T_SOURCES, &n);
+    struct asw_cat_source_row *s = read_table(p, T_SOURCES, &n);
     assert_int_equal(n, 2);
     assert_string_equal(s[0].source, "J1");
     assert_int_equal(s[0].band, 3);
@@ -1543,7 +1543,7 @@ static void test_verify_finds_faults(void **state)
 
     /* /sources that /images does not give. */
     p = small_catalogue("bad4.h5");
-    struct cat_source_row *so = read_table(p, T_SOURCES, &n);
+    struct asw_cat_source_row *so = read_table(p, T_SOURCES, &n);
     assert_true(n > 0);
     so[0].flux_max_jy *= 2;
     write_rows(p, T_SOURCES, 0, &so[0], 1, 0);
@@ -1561,13 +1561,13 @@ static void test_verify_finds_faults(void **state)
 
     /* Spectra offsets that do not cover the channels. */
     p = small_catalogue("bad6.h5");
-    struct cat_channel_row ch = {1, 2, 3, 4, 5};
+    struct asw_cat_channel_row ch = {1, 2, 3, 4, 5};
     write_rows(p, T_CHANNELS, 0, &ch, 1, 1);
     expect_problem(p, "/spectra covers 4 channels, /spectra_channels has 5");
 
     /* A unit twice. */
     p = small_catalogue("bad7.h5");
-    struct cat_unit_row *u = read_table(p, T_UNITS, &n);
+    struct asw_cat_unit_row *u = read_table(p, T_UNITS, &n);
     write_rows(p, T_UNITS, 0, &u[2], 1, 1);
     free(u);
     expect_problem(p, "unit uid___A_XA_X3 twice");
@@ -1648,7 +1648,7 @@ static void test_export(void **state)
 static void set_updated(const char *p, size_t row, const char *utc)
 {
     size_t n;
-    struct cat_unit_row *u = read_table(p, T_UNITS, &n);
+    struct asw_cat_unit_row *u = read_table(p, T_UNITS, &n);
     assert_true(row < n);
     snprintf(u[row].updated_utc, sizeof u[row].updated_utc, "%s", utc);
     write_rows(p, T_UNITS, row, &u[row], 1, 0);
@@ -1703,7 +1703,7 @@ static void test_merge(void **state)
     free(text);
     assert_int_equal(verify(m), 0);
     size_t n;
-    struct cat_unit_row *u = read_table(m, T_UNITS, &n);
+    struct asw_cat_unit_row *u = read_table(m, T_UNITS, &n);
     assert_int_equal(n, 4);
     for (size_t i = 0; i < n; i++) {
         assert_string_equal(u[i].status, "done");
@@ -1715,7 +1715,7 @@ static void test_merge(void **state)
             assert_int_equal(u[i].n_images, 2);
     }
     free(u);
-    struct cat_run_row *runs = read_table(m, T_RUNS, &n);
+    struct asw_cat_run_row *runs = read_table(m, T_RUNS, &n);
     assert_int_equal(n, 2);
     free(runs);
     struct asw_image *im = read_table(m, T_IMAGES, &n);
@@ -1726,7 +1726,7 @@ static void test_merge(void **state)
             x4 += im[i].peak_jy >= 7;
     assert_int_equal(x4, 2);
     free(im);
-    struct cat_channel_row *ch = read_table(m, T_CHANNELS, &n);
+    struct asw_cat_channel_row *ch = read_table(m, T_CHANNELS, &n);
     assert_int_equal(n, 6);
     assert_true(ch[5].flux_jy == 9);
     free(ch);

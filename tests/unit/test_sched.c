@@ -324,6 +324,41 @@ static void retries_backoff(void **state)
     asw_sched_free(s);
 }
 
+/* A retry is not pinned to the worker (rank) the unit failed on: it goes to
+ * whichever worker has room when its backoff is over. */
+static void retry_any_worker(void **state)
+{
+    (void)state;
+    struct asw_sched *s = make(ASW_SCHED_LARGEST_FIRST, 3, 0);
+    int n = asw_sched_add_node(s, 100 * GB);
+    asw_sched_add_worker(s, n, 1);
+    asw_sched_add_worker(s, n, 1);
+    int a = asw_sched_add_unit(s, 3, GB, 0);
+    int b = asw_sched_add_unit(s, 2, GB, 0);
+    int c = asw_sched_add_unit(s, 1, GB, 0);
+    assert_int_equal(expect_assign(s, 0, 0), a);
+    assert_int_equal(expect_assign(s, 0, 1), b);
+    expect_idle(s, 0);
+    assert_int_equal(
+        asw_sched_result(s, a, 0, ASW_ST_FAILED, "download:ENET:reset"),
+        ASW_SCHED_RETRY);
+    /* worker 0 takes the next unit while a waits for its backoff */
+    assert_int_equal(expect_assign(s, 0.1, 0), c);
+    expect_idle(s, 0.1);
+    /* worker 1 comes free after the backoff: the retry goes there */
+    assert_int_equal(asw_sched_result(s, b, 5, ASW_ST_DONE, NULL),
+                     ASW_SCHED_DONE);
+    assert_int_equal(expect_assign(s, 5, 1), a);
+    assert_int_equal(asw_sched_unit_attempts(s, a), 2);
+    assert_int_equal(asw_sched_unit_worker(s, a), 1);
+    assert_int_equal(asw_sched_result(s, a, 6, ASW_ST_DONE, NULL),
+                     ASW_SCHED_DONE);
+    assert_int_equal(asw_sched_result(s, c, 6, ASW_ST_DONE, NULL),
+                     ASW_SCHED_DONE);
+    assert_true(asw_sched_finished(s));
+    asw_sched_free(s);
+}
+
 static void permanent_and_crash(void **state)
 {
     (void)state;
@@ -717,6 +752,7 @@ int main(void)
         cmocka_unit_test(reservation),
         cmocka_unit_test(reject_unfit),
         cmocka_unit_test(retries_backoff),
+        cmocka_unit_test(retry_any_worker),
         cmocka_unit_test(permanent_and_crash),
         cmocka_unit_test(classify),
         cmocka_unit_test(stop_interrupt),
