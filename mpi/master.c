@@ -635,10 +635,10 @@ static int setup(struct master *m, size_t *todo, size_t n_todo)
     }
     skipped = all - bytes;
     if (sc->progress != ASW_PROGRESS_OFF) {
-        struct asw_progress_opts o = {
-            sc->progress == ASW_PROGRESS_LINE ||
-                (sc->progress == ASW_PROGRESS_AUTO && isatty(2)),
-            sc->progress_s, stderr};
+        struct asw_progress_opts o = {sc->progress == ASW_PROGRESS_LINE ||
+                                          (sc->progress == ASW_PROGRESS_AUTO &&
+                                           asw_progress_on_terminal()),
+                                      sc->progress_s, stderr};
         if (asw_progress_new(m->plan->n_units, all, m->size, &o, now_s(),
                              &m->prog))
             return -1;

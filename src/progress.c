@@ -4,8 +4,11 @@
 
 #include "log.h"
 
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define LIVE_INTERVAL_S 0.25
 
@@ -219,4 +222,53 @@ void asw_progress_summary(struct asw_progress *p, double now, FILE *out)
                 r->t_download_s, r->t_process_s,
                 wall > 0 ? 100.0 * r->t_process_s / wall : 0.0);
     }
+}
+
+/* The parent pid and command name of pid, from /proc/<pid>/stat. */
+static int proc_parent(long pid, long *ppid, char *comm, size_t n)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t len = fread(line, 1, sizeof line - 1, f);
+    fclose(f);
+    line[len] = '\0';
+    /* "pid (comm) state ppid ...": comm may hold spaces and parentheses,
+     * so it ends at the last ')'. */
+    char *open = strchr(line, '('), *close = strrchr(line, ')');
+    if (!open || !close || close < open)
+        return -1;
+    snprintf(comm, n, "%.*s", (int)(close - open - 1), open + 1);
+    char state;
+    return sscanf(close + 1, " %c %ld", &state, ppid) == 2 ? 0 : -1;
+}
+
+int asw_progress_on_terminal(void)
+{
+    if (isatty(2))
+        return 1;
+    static const char *launchers[] = {"mpirun", "mpiexec", "orterun",
+                                      "prterun"};
+    long pid = (long)getppid();
+    for (int depth = 0; depth < 3 && pid > 1; depth++) {
+        char comm[64], path[64], target[PATH_MAX];
+        long ppid;
+        if (proc_parent(pid, &ppid, comm, sizeof comm))
+            return 0;
+        for (size_t i = 0; i < sizeof launchers / sizeof *launchers; i++) {
+            if (strcmp(comm, launchers[i]) != 0)
+                continue;
+            snprintf(path, sizeof path, "/proc/%ld/fd/2", pid);
+            ssize_t k = readlink(path, target, sizeof target - 1);
+            if (k <= 0)
+                return 0;
+            target[k] = '\0';
+            return strncmp(target, "/dev/pts/", 9) == 0 ||
+                   strncmp(target, "/dev/tty", 8) == 0;
+        }
+        pid = ppid;
+    }
+    return 0;
 }

@@ -27,6 +27,15 @@ struct asw_progress_opts {
  * n_ranks (indices 0 .. n_ranks - 1) at time now (seconds, monotonic).
  * Returns 0 and *out (free with asw_progress_free) or ASW_ENOMEM.
  */
+/*
+ * Whether this process's stderr ends on a terminal: stderr itself is one,
+ * or (Linux, Open MPI) the process was started by an mpirun/mpiexec on
+ * this node whose own stderr is a terminal -- mpirun forwards the ranks'
+ * output there through pipes, so isatty(2) alone says no. Used by
+ * `progress = auto`.
+ */
+int asw_progress_on_terminal(void);
+
 int asw_progress_new(size_t units_total, int64_t bytes_total, int n_ranks,
                      const struct asw_progress_opts *o, double now,
                      struct asw_progress **out);

@@ -16,7 +16,8 @@ mkdir -p "$work"
 trap asw_sim_stop EXIT
 asw_mpi_env
 arch=$(engine_clone_archive)
-asw_sim_start "$B" "$arch" "$work"
+: >"$work/faults" # read again by the simulator when it changes
+asw_sim_start "$B" "$arch" "$work" --faults "$work/faults"
 
 engine_ini "$work/ref.ini" ref
 engine_run 4 "$work/ref.ini" "$work/ref.log" || fail "reference sweep failed"
@@ -54,8 +55,14 @@ summary_ok() {
               ", " n " results" > "/dev/stderr"; exit 1 } }' "$1"
 }
 
+# The serial run's downloads are slowed (10 ms before each of a unit's 25
+# responses, ~0.25 s a unit against ~0.04 s of processing), so that with
+# prefetch the next unit's download is under way during every processing
+# interval: the overlap check below does not depend on luck.
+echo "/dataPortal/ latency_ms=10" >"$work/faults"
 one serial 0 0 "prefetch = 2
 download_slots = 1"
+: >"$work/faults"
 # [run] progress = auto (the default) on a terminal: the live line, redrawn
 # in place (\r, erase line), and no progress log lines. The sweep runs on
 # a pseudo-terminal (stdout and stderr).
@@ -65,13 +72,15 @@ auto_ini() { # NAME: an INI with the default progress, log lines every 0.1 s
         -e 's/^progress_interval = 1$/progress_interval = 0.1/' "$work/$1.ini"
     ! grep -q '^progress =' "$work/$1.ini" || fail "$1: progress still set"
 }
-auto_ini live
-"$PY" - "$work/live.log" "$ALMASWEEP" run --config "$work/live.ini" <<'PY' ||
+on_pty() { # LOG CMD...: run CMD with stdout and stderr on a pseudo-terminal
+    local log=$1
+    shift
+    "$PY" - "$log" "$@" <<'PY'
 import os, pty, sys
 out = open(sys.argv[1], "wb")
 pid, fd = pty.fork()
 if pid == 0:
-    os.execv(sys.argv[2], sys.argv[2:])
+    os.execvp(sys.argv[2], sys.argv[2:])
 while True:
     try:
         b = os.read(fd, 65536)
@@ -83,6 +92,9 @@ while True:
 _, st = os.waitpid(pid, 0)
 sys.exit(os.waitstatus_to_exitcode(st))
 PY
+}
+auto_ini live
+on_pty "$work/live.log" "$ALMASWEEP" run --config "$work/live.ini" ||
     fail "live: sweep on a terminal failed"
 grep -q $'\r\033\[Kunits [0-9]*/8 ' "$work/live.log" || fail "live: no live line"
 grep -q "INFO  progress:" "$work/live.log" && fail "live: log lines too"
@@ -91,6 +103,14 @@ grep -aq 'ETA [0-9a-z-]*[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]T' "$work/live.log" &&
     fail "live: a log line ran on after the live line"
 tr -d '\r' <"$work/live.log" | sed 's/\x1b\[K//g' >"$work/live.txt"
 summary_ok "$work/live.txt" 0 || fail "live: summary table"
+# Under mpirun on a terminal rank 0's stderr is a pipe to mpirun, which
+# writes it to the terminal: the live line too (asw_progress_on_terminal).
+auto_ini live-mpi
+on_pty "$work/live-mpi.log" mpirun -n 2 --oversubscribe "$ALMASWEEP" run \
+    --config "$work/live-mpi.ini" || fail "live-mpi: sweep on a terminal failed"
+grep -q $'\r\033\[Kunits [0-9]*/8 ' "$work/live-mpi.log" ||
+    fail "live-mpi: no live line under mpirun on a terminal"
+grep -q "INFO  progress:" "$work/live-mpi.log" && fail "live-mpi: log lines too"
 # The same default, stderr to a file: periodic log lines, no live line.
 auto_ini logged
 "$ALMASWEEP" run --config "$work/logged.ini" 2>"$work/logged.log" ||
