@@ -120,6 +120,9 @@ def main():
     ap.add_argument("--cap-repeat", type=int, default=1)
     ap.add_argument("--segments", type=int, default=8)
     ap.add_argument("--scenarios", default="uncapped capped")
+    ap.add_argument("--only", default="",
+                    help="comma-separated substrings: run only the tools "
+                    "whose name holds one (default: all)")
     a = ap.parse_args()
 
     size = os.path.getsize(a.file)
@@ -151,6 +154,10 @@ def main():
         ]
         if have["curl"]:
             t.append(("curl", "dl", ["curl", "-s", "-o", f, url], f))
+            # What one loopback connection delivers with no file to
+            # write: the floor of any single-stream client.
+            t.append(("curl -o /dev/null (receive only)", "floor",
+                      ["curl", "-s", "-o", "/dev/null", url], None))
         if have["wget"]:
             t.append(("wget", "dl", ["wget", "-q", "-O", f, url], f))
         if have["aria2c"]:
@@ -194,6 +201,9 @@ def main():
         url = sim.url + "/dataPortal/" + os.path.basename(a.file)
         reps = a.cap_repeat if capped else a.repeat
         rows = tools(url)
+        if a.only:
+            keep = [k.strip() for k in a.only.split(",") if k.strip()]
+            rows = [r for r in rows if any(k in r[0] for k in keep)]
         if capped:  # cat, cp and tar do not touch the network
             rows = [r for r in rows if r[1] != "local" and
                     not r[0].startswith("tar ")]

@@ -8,6 +8,10 @@
 #        BENCH_CAP_REPEAT=1     runs per tool with the per-connection cap
 #        BENCH_SCENARIOS="uncapped capped"
 #        BENCH_SEGMENTS=8       almasweep's segmented run
+#        BENCH_ONLY=            comma-separated substrings of tool names:
+#                               run only those, e.g. the single-stream
+#                               comparison: BENCH_SCENARIOS=uncapped
+#                               BENCH_ONLY="cat,cp on,segment,curl"
 #        BENCH_INSTALL=1        apt-get install aria2/wget/python3-requests
 #                               when missing (root only); 0: skip them
 #
@@ -87,4 +91,5 @@ exec /usr/bin/python3 "$src/tests/bench/bench_download.py" \
     --out "$cache/out" --repeat "${BENCH_REPEAT:-3}" \
     --cap-repeat "${BENCH_CAP_REPEAT:-1}" \
     --segments "${BENCH_SEGMENTS:-8}" \
-    --scenarios "${BENCH_SCENARIOS:-uncapped capped}"
+    --scenarios "${BENCH_SCENARIOS:-uncapped capped}" \
+    --only "${BENCH_ONLY:-}"

@@ -101,6 +101,18 @@ for mode in --extract --extract-during; do
     done
 done
 
+# Several URLs in one command, long options: a bad tar fails on its own,
+# the good one after it is still fetched and extracted; exit code 3.
+echo "--- two URLs"
+dest=$work/dest/two
+expect_exit 3 "$ASW" fetch -q --extract --segments 2 --dest "$dest" \
+    "$ASW_SIM_URL/dataPortal/dotdot.tar" "$ASW_SIM_URL/dataPortal/good.tar"
+err_has "dotdot.tar: failed: untar:EARCHIVE:"
+err_has "good.tar: extracted 6 entries (301027 bytes)"
+[ -f "$dest/$mous/calibration/flux.csv" ] || fail "two: good.tar not extracted"
+[ ! -e "$work/escape.txt" ] && [ ! -e "$work/dest/escape.txt" ] ||
+    fail "two: escape.txt written outside"
+
 # --keep-tar keeps the tar next to what it held.
 dest=$work/dest/keep
 expect_exit 0 "$ASW" fetch -q --extract --keep-tar -d "$dest" \

@@ -3,7 +3,8 @@
  * this process on 127.0.0.1 (port chosen by the kernel). The server serves
  * one generated file with Range support and injects faults per test:
  * 503s, connections dropped mid-body, short bodies, stalls, ignored or
- * wrong ranges, 404, Basic auth, redirects and a dead mirror. The
+ * wrong ranges, 404, Basic auth, redirects and a dead mirror; a second
+ * server speaks TLS with a self-signed certificate. The
  * segmented tests also check the ranges asked for, how many transfers ran
  * at once, the sidecar state, and the tail a concurrent reader follows.
  */
@@ -299,6 +300,47 @@ static int server_stop(void **state)
     return 0;
 }
 
+/* TLS: a self-signed certificate for IP 127.0.0.1 (and no host name),
+ * valid 2000-2100, made once with openssl for this test only. */
+static const char tls_cert[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBZzCCAQygAwIBAgIBATAKBggqhkjOPQQDAjAZMRcwFQYDVQQDDA5hbG1hc3dl\n"
+    "ZXAgdGVzdDAgFw0wMDAxMDEwMDAwMDBaGA8yMTAwMDEwMTAwMDAwMFowGTEXMBUG\n"
+    "A1UEAwwOYWxtYXN3ZWVwIHRlc3QwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAATb\n"
+    "bIwQmeiVAGm6wH6OFy3FSWnK58y3fD82dMaEhjtV4hHq77MC69wLUdLrkEkkHwxL\n"
+    "kjwFybkyGmtCt1yVWmY2o0MwQTAPBgNVHREECDAGhwR/AAABMA8GA1UdEwEB/wQF\n"
+    "MAMBAf8wHQYDVR0OBBYEFNZe5wNhwuPlbEYX6+FV7l9SQLb5MAoGCCqGSM49BAMC\n"
+    "A0kAMEYCIQDgPNK0k1swOgyBn0rDkJz89IkUerM51mDBJxX73OXkHwIhAMBhL4OW\n"
+    "0OWJaOwCk+1jaBtwJ04qi3o5BZVanSyM3KMs\n"
+    "-----END CERTIFICATE-----\n";
+static const char tls_key[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg8KaSN59lIyHIPdkF\n"
+    "JzspJZEe7AD7op1mAW/tBkW/bYahRANCAATbbIwQmeiVAGm6wH6OFy3FSWnK58y3\n"
+    "fD82dMaEhjtV4hHq77MC69wLUdLrkEkkHwxLkjwFybkyGmtCt1yVWmY2\n"
+    "-----END PRIVATE KEY-----\n";
+
+/* The same file server over TLS with the certificate above; NULL if this
+ * libmicrohttpd has no TLS. *port receives the port. */
+static struct MHD_Daemon *tls_server_start(unsigned *port)
+{
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+        return NULL;
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+            MHD_USE_TLS,
+        0, NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&sa, MHD_OPTION_HTTPS_MEM_KEY, tls_key,
+        MHD_OPTION_HTTPS_MEM_CERT, tls_cert, MHD_OPTION_END);
+    if (d)
+        *port = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port;
+    return d;
+}
+
 /* ---- fixtures and helpers ----------------------------------------- */
 
 static int setup(void **state)
@@ -336,6 +378,8 @@ static int teardown(void **state)
     unlink(f->state);
     char p[320];
     snprintf(p, sizeof p, "%s/netrc", f->dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/ca.pem", f->dir);
     unlink(p);
     rmdir(f->dir);
     free(f);
@@ -392,6 +436,7 @@ static void write_part(struct fx *f, const void *p, size_t n)
 struct prog {
     int calls;
     int64_t last_now, last_total;
+    double last_rate;
     int stop;
 };
 
@@ -401,6 +446,7 @@ static int on_progress(void *user, int64_t now, int64_t total, double rate)
     p->calls++;
     p->last_now = now;
     p->last_total = total;
+    p->last_rate = rate;
     assert_true(rate >= 0);
     return p->stop;
 }
@@ -438,6 +484,9 @@ static void test_plain(void **state)
     assert_true(pg.calls >= 1); /* the final report at least */
     assert_int_equal(pg.last_now, DATA_LEN);
     assert_int_equal(pg.last_total, DATA_LEN);
+    /* The rate of the final report: at least the file over the call's
+     * time (its one attempt took less). */
+    assert_true(pg.last_rate >= (double)DATA_LEN / st.seconds * 0.99);
 }
 
 static void test_503_then_ok(void **state)
@@ -757,6 +806,53 @@ static void test_redirect(void **state)
     assert_complete(f);
     assert_int_equal(requests(), 2);
     assert_int_equal(st.http_status, 200);
+}
+
+/* TLS verification is always on: a server whose certificate no trusted CA
+ * signed is refused before any HTTP request (and not retried); the same
+ * server is accepted once its CA is given; a certificate that does not
+ * name the host is refused even then. */
+static void test_tls_verified(void **state)
+{
+    struct fx *f = *state;
+    unsigned port = 0;
+    struct MHD_Daemon *d = tls_server_start(&port);
+    if (!d)
+        skip(); /* libmicrohttpd without TLS */
+    char url[128], ca[320];
+    snprintf(url, sizeof url, "https://127.0.0.1:%u/file", port);
+    snprintf(ca, sizeof ca, "%s/ca.pem", f->dir);
+    struct asw_dl_request r;
+    req_init(&r, url, f->dest);
+    r.max_retries = 3;
+    struct asw_dl_stats st;
+    struct asw_err err = {0};
+
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), ASW_ENET);
+    assert_msg_has(&err, "(curl 60)"); /* CURLE_PEER_FAILED_VERIFICATION */
+    assert_int_equal(st.attempts, 1);
+    assert_int_equal(requests(), 0);
+    assert_int_equal(file_size(f->dest), -1);
+    assert_int_equal(file_size(f->part), -1);
+
+    FILE *fp = fopen(ca, "w");
+    assert_non_null(fp);
+    fputs(tls_cert, fp);
+    fclose(fp);
+    r.ca_file = ca;
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), 0);
+    assert_complete(f);
+    assert_int_equal(requests(), 1);
+
+    unlink(f->dest);
+    snprintf(url, sizeof url, "https://localhost:%u/file", port);
+    assert_int_equal(asw_dl_fetch(&r, &st, &err), ASW_ENET);
+    assert_msg_has(&err, "(curl 60)");
+    assert_msg_has(&err, "localhost");
+    assert_int_equal(requests(), 1);
+    assert_int_equal(file_size(f->dest), -1);
+    unlink(ca);
+    MHD_stop_daemon(d);
 }
 
 /* The archive's #1740 case: a stalled transfer is cut by the low-speed
@@ -1438,6 +1534,7 @@ int main(void)
         T(test_netrc),
         T(test_mirror_failover),
         T(test_redirect),
+        T(test_tls_verified),
         T(test_stall_then_resume),
         T(test_enospc),
         T(test_progress_abort),

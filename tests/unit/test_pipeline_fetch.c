@@ -3,7 +3,9 @@
  * unit's pipeline (asw_pipeline_run_ex, asw_pipeline_fetch_file) against
  * a libmicrohttpd server in this process serving tars built here: a good
  * ALMA product tar, hostile ones ("../x", "/abs/x", a symlink out), a
- * plain file and a slow one. The backend is a test double that lists
+ * plain file, a slow one and one whose body always stops halfway; every
+ * file also under /auth/, behind HTTP Basic "u:p". The server counts the
+ * requests it answers at once. The backend is a test double that lists
  * what the unit directory holds when it runs.
  *
  * Each test works in a fresh directory R: R/scratch is [scratch] dir;
@@ -50,7 +52,8 @@ struct blob {
     char name[64];
     unsigned char *p;
     size_t len;
-    int slow; /* trickle 64 kB per 20 ms */
+    int slow;       /* trickle 64 kB per 20 ms */
+    int short_body; /* the connection closes after half of every body */
 };
 
 static struct {
@@ -58,7 +61,9 @@ static struct {
     char base[64];
     pthread_mutex_t mu;
     int requests;
-    struct blob blobs[8];
+    int auth_refused;       /* /auth/ requests answered 401 */
+    int active, max_active; /* bodies being sent at once */
+    struct blob blobs[10];
     int n_blobs;
     char abs_target[300]; /* where /abs.tar would write */
     volatile int released;
@@ -180,6 +185,13 @@ static void make_blobs(void)
     for (size_t i = 0; i < BIG_LEN; i++)
         b->p[i] = (unsigned char)(i * 31 + 7);
     b->len = BIG_LEN;
+
+    b = &S.blobs[S.n_blobs++];
+    snprintf(b->name, sizeof b->name, "short.bin");
+    b->p = malloc(BIG_LEN);
+    memcpy(b->p, S.blobs[S.n_blobs - 2].p, BIG_LEN);
+    b->len = BIG_LEN;
+    b->short_body = 1;
 }
 
 /* ---- the server ---------------------------------------------------- */
@@ -189,9 +201,24 @@ struct reader {
     size_t start, len;
 };
 
+static void reader_free(void *cls)
+{
+    free(cls);
+    pthread_mutex_lock(&S.mu);
+    S.active--;
+    pthread_mutex_unlock(&S.mu);
+}
+
 static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct reader *r = cls;
+    if (r->b->short_body) {
+        /* Content-Length announced the whole body; half of it comes. */
+        if (pos >= r->len / 2)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (max > r->len / 2 - pos)
+            max = r->len / 2 - pos;
+    }
     if (r->b->slow) {
         if (S.released)
             return MHD_CONTENT_READER_END_WITH_ERROR;
@@ -218,6 +245,25 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
     pthread_mutex_lock(&S.mu);
     S.requests++;
     pthread_mutex_unlock(&S.mu);
+    if (strncmp(url, "/auth/", 6) == 0) {
+        /* "u:p" in base64 */
+        const char *auth =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+        if (!auth || strcmp(auth, "Basic dTpw") != 0) {
+            pthread_mutex_lock(&S.mu);
+            S.auth_refused++;
+            pthread_mutex_unlock(&S.mu);
+            static const char no[] = "unauthorized";
+            struct MHD_Response *r = MHD_create_response_from_buffer(
+                sizeof no - 1, (void *)no, MHD_RESPMEM_PERSISTENT);
+            MHD_add_response_header(r, "WWW-Authenticate",
+                                    "Basic realm=\"ALMA\"");
+            enum MHD_Result ret = MHD_queue_response(c, 401, r);
+            MHD_destroy_response(r);
+            return ret;
+        }
+        url += 5;
+    }
     const struct blob *b = url[0] == '/' ? blob(url + 1) : NULL;
     if (!b) {
         static const char nf[] = "not found";
@@ -245,8 +291,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
     rd->b = b;
     rd->start = a;
     rd->len = z - a + 1;
+    pthread_mutex_lock(&S.mu);
+    if (++S.active > S.max_active)
+        S.max_active = S.active;
+    pthread_mutex_unlock(&S.mu);
     struct MHD_Response *r = MHD_create_response_from_callback(
-        rd->len, 64 * 1024, read_body, rd, free);
+        rd->len, 64 * 1024, read_body, rd, reader_free);
     MHD_add_response_header(r, "Accept-Ranges", "bytes");
     if (partial) {
         char cr[96];
@@ -355,6 +405,8 @@ static int setup(void **state)
     snprintf(f->u.id, sizeof f->u.id, "uid___A001_X1284_X265e");
     f->u.kind = ASW_UNIT_MOUS_PRODUCTS;
     S.requests = 0;
+    S.auth_refused = 0;
+    S.active = S.max_active = 0;
     S.released = 0;
     memset(&SL, 0, sizeof SL);
     *state = f;
@@ -377,6 +429,17 @@ static void add_file(struct fx *f, const char *name, int64_t size)
 {
     char url[160];
     snprintf(url, sizeof url, "%s/%s", S.base, name);
+    assert_int_equal(asw_unit_add_file(&f->u, name, url, size, "#this"), 0);
+    f->u.bytes_total += size > 0 ? size : 0;
+    f->u.scratch_need = 3 * f->u.bytes_total;
+}
+
+/* A file of the unit fetched from path (under the server) as name. */
+static void add_file_at(struct fx *f, const char *name, const char *path,
+                        int64_t size)
+{
+    char url[200];
+    snprintf(url, sizeof url, "%s/%s", S.base, path);
     assert_int_equal(asw_unit_add_file(&f->u, name, url, size, "#this"), 0);
     f->u.bytes_total += size > 0 ? size : 0;
     f->u.scratch_need = 3 * f->u.bytes_total;
@@ -582,6 +645,203 @@ static void test_size_lie(void **state)
     snprintf(n, sizeof n, "%lld", (long long)blob_len("big.bin") + 100);
     assert_error_has(f, n);
     assert_false(exists(f->unit_dir));
+}
+
+/* A body that always stops short of its Content-Length: the transfer is
+ * retried ([download] retries = 1), then the unit fails with the reason;
+ * what arrived stays for the unit's next attempt to resume. One stream
+ * and segments. */
+static void short_body_unit(void **state, int segments)
+{
+    struct fx *f = *state;
+    load_cfg(f, segments > 1 ? "" : "segments = 1\n");
+    add_file(f, "short.bin", blob_len("short.bin"));
+    run_unit(f);
+    assert_int_equal(f->res.status, ASW_ST_FAILED);
+    assert_error_has(f, "download:ENET:");
+    assert_error_has(f, "/short.bin");
+    assert_error_has(f, "(curl 18)"); /* CURLE_PARTIAL_FILE */
+    if (segments == 1)
+        assert_error_has(f, "gave up after 2 attempts");
+    assert_int_equal(B.calls, 0);
+    assert_int_equal(SL.released, SL.acquired);
+    assert_int_equal(SL.last_rc, ASW_ENET);
+    char part[600];
+    snprintf(part, sizeof part, "%s/short.bin.part", f->unit_dir);
+    struct stat sb;
+    assert_int_equal(stat(part, &sb), 0);
+    assert_true(f->res.bytes_fetched > 0);
+    assert_true(f->res.bytes_fetched < blob_len("short.bin"));
+}
+
+static void test_short_body_single(void **state)
+{
+    short_body_unit(state, 1);
+}
+
+static void test_short_body_segmented(void **state)
+{
+    short_body_unit(state, 2);
+}
+
+/* [archive] credentials = env: the unit's downloads send the user and
+ * password from the variables user_env and password_env name; without
+ * them (another credentials setting) the same file is refused. */
+static void test_credentials_env(void **state)
+{
+    struct fx *f = *state;
+    const char *env_cfg = "[archive]\ncredentials = env\n"
+                          "user_env = ASW_T_PF_USER\n"
+                          "password_env = ASW_T_PF_PASS\n";
+    setenv("ASW_T_PF_USER", "u", 1);
+    setenv("ASW_T_PF_PASS", "p", 1);
+
+    /* right credentials: done, nothing refused (one stream and
+     * segments: the segmented HEAD needs them too) */
+    for (int seg = 1; seg <= 2; seg++) {
+        char extra[256];
+        snprintf(extra, sizeof extra, "segments = %d\n%s", seg, env_cfg);
+        load_cfg(f, extra);
+        asw_unit_clear(&f->u);
+        snprintf(f->u.id, sizeof f->u.id, "uid___A001_X1284_X265e");
+        add_file_at(f, "good.tar", "auth/good.tar", blob_len("good.tar"));
+        add_file_at(f, "big.bin", "auth/big.bin", blob_len("big.bin"));
+        S.auth_refused = 0;
+        run_unit(f);
+        if (f->res.status != ASW_ST_DONE)
+            fail_msg("segments %d: %s", seg, f->res.error);
+        assert_int_equal(S.auth_refused, 0);
+        assert_true(B.saw_fits);
+        assert_int_equal(f->res.bytes_fetched,
+                         blob_len("good.tar") + blob_len("big.bin"));
+    }
+
+    /* a wrong password: failed at once (401 is not retried), and the
+     * password is not in the message */
+    setenv("ASW_T_PF_PASS", "wrong-pw", 1);
+    load_cfg(f, "segments = 1\n[archive]\ncredentials = env\n"
+                "user_env = ASW_T_PF_USER\npassword_env = ASW_T_PF_PASS\n");
+    asw_unit_clear(&f->u);
+    snprintf(f->u.id, sizeof f->u.id, "uid___A001_X1284_X265e");
+    add_file_at(f, "big.bin", "auth/big.bin", blob_len("big.bin"));
+    S.requests = S.auth_refused = 0;
+    run_unit(f);
+    assert_int_equal(f->res.status, ASW_ST_FAILED);
+    assert_error_has(f, "download:EAUTH:");
+    assert_error_has(f, "HTTP 401");
+    assert_null(strstr(f->res.error, "wrong-pw"));
+    assert_int_equal(S.requests, 1);
+    assert_int_equal(S.auth_refused, 1);
+
+    /* a variable not set: failed before any request, naming it */
+    unsetenv("ASW_T_PF_PASS");
+    S.requests = 0;
+    run_unit(f);
+    assert_int_equal(f->res.status, ASW_ST_FAILED);
+    assert_error_has(f, "download:ECONFIG:");
+    assert_error_has(f, "ASW_T_PF_PASS");
+    assert_int_equal(S.requests, 0);
+
+    /* credentials = netrc (here: an empty netrc) ignores the variables */
+    setenv("ASW_T_PF_PASS", "p", 1);
+    char home[400], netrc[420];
+    snprintf(home, sizeof home, "%s/home", f->root);
+    assert_int_equal(mkdir(home, 0700), 0);
+    snprintf(netrc, sizeof netrc, "%s/.netrc", home);
+    FILE *fp = fopen(netrc, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    char *old_home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
+    setenv("HOME", home, 1);
+    load_cfg(f, "segments = 1\n[archive]\ncredentials = netrc\n");
+    S.auth_refused = 0;
+    run_unit(f);
+    if (old_home)
+        setenv("HOME", old_home, 1);
+    else
+        unsetenv("HOME");
+    free(old_home);
+    assert_int_equal(f->res.status, ASW_ST_FAILED);
+    assert_error_has(f, "download:EAUTH:");
+    assert_int_equal(S.auth_refused, 1);
+    unsetenv("ASW_T_PF_USER");
+    unsetenv("ASW_T_PF_PASS");
+}
+
+/* [download] max_transfers caps the connections of one worker whatever
+ * segments asks for; without the cap the same file runs more at once. */
+static void test_max_transfers(void **state)
+{
+    struct fx *f = *state;
+    load_cfg(f, "segments = 8\nmax_transfers = 2\nextract = after\n");
+    add_file(f, "slow.tar", blob_len("slow.tar"));
+    run_unit(f);
+    if (f->res.status != ASW_ST_DONE)
+        fail_msg("%s", f->res.error);
+    assert_int_equal(S.max_active, 2);
+
+    load_cfg(f, "segments = 8\nmax_transfers = 8\nextract = after\n");
+    S.max_active = 0;
+    run_unit(f);
+    if (f->res.status != ASW_ST_DONE)
+        fail_msg("%s", f->res.error);
+    assert_in_range(S.max_active, 3, 8);
+}
+
+/* [scratch] dir defaults to $SLURM_TMPDIR, then $TMPDIR, then /tmp (an
+ * empty variable counts as unset), and a configured dir is a template
+ * with ${VAR} and ${VAR:-default}. */
+static void test_scratch_default(void **state)
+{
+    (void)state;
+    char *old_slurm =
+        getenv("SLURM_TMPDIR") ? strdup(getenv("SLURM_TMPDIR")) : NULL;
+    char *old_tmp = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
+    const char *base = "[archive]\nmirrors = http://x\n";
+    struct asw_config cfg;
+    struct asw_err err = {0};
+
+    setenv("SLURM_TMPDIR", "/slurm/job7", 1);
+    setenv("TMPDIR", "/tmpdir", 1);
+    assert_int_equal(asw_config_parse(base, "t.ini", &cfg, &err), 0);
+    assert_string_equal(cfg.scratch_dir, "/slurm/job7");
+    asw_config_free(&cfg);
+
+    setenv("SLURM_TMPDIR", "", 1);
+    assert_int_equal(asw_config_parse(base, "t.ini", &cfg, &err), 0);
+    assert_string_equal(cfg.scratch_dir, "/tmpdir");
+    asw_config_free(&cfg);
+
+    unsetenv("SLURM_TMPDIR");
+    assert_int_equal(asw_config_parse(base, "t.ini", &cfg, &err), 0);
+    assert_string_equal(cfg.scratch_dir, "/tmpdir");
+    asw_config_free(&cfg);
+
+    unsetenv("TMPDIR");
+    assert_int_equal(asw_config_parse(base, "t.ini", &cfg, &err), 0);
+    assert_string_equal(cfg.scratch_dir, "/tmp");
+    asw_config_free(&cfg);
+
+    setenv("SLURM_TMPDIR", "/slurm/job8", 1);
+    assert_int_equal(
+        asw_config_parse(
+            "[archive]\nmirrors = http://x\n[scratch]\n"
+            "dir = ${SLURM_TMPDIR:-/local}/asw-${ASW_T_NODE:-n0}\n",
+            "t.ini", &cfg, &err),
+        0);
+    assert_string_equal(cfg.scratch_dir, "/slurm/job8/asw-n0");
+    asw_config_free(&cfg);
+
+    if (old_slurm)
+        setenv("SLURM_TMPDIR", old_slurm, 1);
+    else
+        unsetenv("SLURM_TMPDIR");
+    if (old_tmp)
+        setenv("TMPDIR", old_tmp, 1);
+    else
+        unsetenv("TMPDIR");
+    free(old_slurm);
+    free(old_tmp);
 }
 
 /* A unit whose need exceeds the free space fails before any request. */
@@ -848,6 +1108,10 @@ int main(void)
         T(test_hostile_after),
         T(test_hostile_during),
         T(test_size_lie),
+        T(test_short_body_single),
+        T(test_short_body_segmented),
+        T(test_credentials_env),
+        T(test_max_transfers),
         T(test_scratch_full_before),
         T(test_scratch_full_single),
         T(test_scratch_full_segmented),
@@ -858,6 +1122,7 @@ int main(void)
         T(test_during_needs_absolute),
         T(test_scratch_check),
         cmocka_unit_test(test_config_keys),
+        cmocka_unit_test(test_scratch_default),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
