@@ -4,9 +4,11 @@
  * gsl_multifit_wlinear), the per-channel noise, the optical depth
  * tau = -ln(S / Sc) with lower limits for saturated channels, detection of
  * absorption features with a matched filter over several widths, their
- * peak and integrated optical depth, and identification against a table
- * of rest frequencies (radio velocity, LSRK). Definitions and the
- * detection threshold: docs/science.md.
+ * peak optical depth (a Gaussian line fitted to the flux through the
+ * measured channel response, GSL gsl_multifit_nlinear with correlated
+ * noise) and integrated optical depth, and identification against a table
+ * of rest frequencies (radio velocity, LSRK). Definitions, the detection
+ * threshold and the measured accuracy: docs/science.md.
  */
 #ifndef ASW_REDUCE_ABSORB_H
 #define ASW_REDUCE_ABSORB_H
