@@ -1342,14 +1342,10 @@ static int collect(struct run *r, const char *flux_csv, struct asw_result *res,
     /* The catalogue fluxes, for the comparison columns; a bad flux.csv
      * only costs the comparison. */
     struct asw_fluxcat cat = {0};
-    if (flux_csv) {
-        struct asw_err cerr = {0};
-        if (asw_fluxcat_load(flux_csv, &cat, &cerr) == ASW_ENOMEM) {
-            json_decref(j);
-            return asw_err_set(err, ASW_ENOMEM, MOD, "out of memory");
-        }
-        if (cerr.code)
-            asw_warn("%s: %s", r->unit->id, cerr.msg);
+    if (flux_csv &&
+        asw_fluxcat_load_optional(flux_csv, &cat, r->unit->id, err)) {
+        json_decref(j);
+        return ASW_ENOMEM;
     }
     struct asw_measure_opts mo;
     asw_measure_opts_init(&mo);

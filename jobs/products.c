@@ -99,15 +99,10 @@ static int process(const struct asw_job *job, struct asw_result *res,
         qsort(found.v, found.n, sizeof *found.v, cmp_str);
     /* The catalogue fluxes the pipeline used: a bad flux.csv only costs
      * the comparison. */
-    for (size_t i = 0; i < found.ncsv; i++) {
-        struct asw_err cerr = {0};
-        if (asw_fluxcat_load(found.csv[i], &cat, &cerr) == ASW_ENOMEM) {
-            rc = asw_err_set(err, ASW_ENOMEM, "products", "out of memory");
+    for (size_t i = 0; i < found.ncsv; i++)
+        if ((rc = asw_fluxcat_load_optional(found.csv[i], &cat, job->unit->id,
+                                            err)))
             goto out;
-        }
-        if (cerr.code)
-            asw_warn("%s: %s", job->unit->id, cerr.msg);
-    }
     struct asw_measure_opts mo;
     asw_measure_opts_init(&mo);
     mo.unit_id = job->unit->id;

@@ -1,5 +1,7 @@
 #include "fluxcat.h"
 
+#include "src/log.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -209,4 +211,16 @@ void asw_fluxcat_free(struct asw_fluxcat *cat)
     free(cat->rows);
     cat->rows = NULL;
     cat->n = cat->cap = 0;
+}
+
+int asw_fluxcat_load_optional(const char *path, struct asw_fluxcat *cat,
+                              const char *who, struct asw_err *err)
+{
+    struct asw_err lerr = {0};
+    int rc = asw_fluxcat_load(path, cat, &lerr);
+    if (rc == ASW_ENOMEM)
+        return asw_err_set(err, rc, "fluxcat", "out of memory");
+    if (rc)
+        asw_warn("%s: %s", who, lerr.msg);
+    return 0;
 }

@@ -43,6 +43,13 @@ int asw_fluxcat_parse(const char *text, size_t len, struct asw_fluxcat *cat,
 int asw_fluxcat_load(const char *path, struct asw_fluxcat *cat,
                      struct asw_err *err);
 
+/* asw_fluxcat_load for a catalogue that only feeds comparison columns:
+ * a file that cannot be read or parsed is logged as a warning (prefixed
+ * with who, e.g. a unit id) and costs nothing else. Returns 0 or
+ * ASW_ENOMEM (err filled). */
+int asw_fluxcat_load_optional(const char *path, struct asw_fluxcat *cat,
+                              const char *who, struct asw_err *err);
+
 /* The mean Stokes I of the rows for source and spw (over execution
  * blocks), NAN if there are none. */
 double asw_fluxcat_lookup(const struct asw_fluxcat *cat, const char *source,
