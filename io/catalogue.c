@@ -1665,6 +1665,7 @@ int asw_cat_put_result(struct asw_cat *c, const struct asw_result *r,
         for (size_t q = 0; q < sp->n_chan; q++, off++) {
             ch[off].freq_hz = arr_at(sp->freq_hz, q);
             ch[off].flux_jy = arr_at(sp->flux_jy, q);
+            ch[off].ap_flux_jy = arr_at(sp->ap_flux_jy, q);
             ch[off].noise_jy = arr_at(sp->noise_jy, q);
             ch[off].cont_jy = arr_at(sp->cont_jy, q);
             ch[off].tau = arr_at(sp->tau, q);

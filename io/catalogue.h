@@ -36,7 +36,7 @@
 #include <stdio.h>
 
 /* The schema this build writes and the only one it opens. */
-#define ASW_CAT_SCHEMA_VERSION 2
+#define ASW_CAT_SCHEMA_VERSION 3
 
 /* An open catalogue (opaque). */
 struct asw_cat;

@@ -85,6 +85,12 @@ static const struct asw_col spectrum_cols[] = {
 static const struct asw_col channel_cols[] = {
     CH(freq_hz, F, "Hz", "channel frequency"),
     CH(flux_jy, F, "Jy/beam", "peak-pixel spectrum"),
+    /* sum(w I) / sum(w^2) with w the beam, 1 at its centre: for a point
+     * source I = S w (Jy/beam), so the value is S, a flux density in Jy
+     * (as /images flux_jy against peak_jy). */
+    CH(ap_flux_jy, F, "Jy",
+       "beam-weighted aperture spectrum, sum(w I) / sum(w^2) over one beam "
+       "FWHM: the flux density of a point source; NaN where not measured"),
     CH(noise_jy, F, "Jy/beam", "channel noise"),
     CH(cont_jy, F, "Jy/beam", "fitted continuum"),
     CH(tau, F, "", "optical depth -ln(S/Sc), NaN where undefined"),

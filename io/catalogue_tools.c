@@ -806,6 +806,7 @@ static const char *ucd_of(const char *name)
         {"band", "instr.bandpass"},
         {"peak_jy", "phot.flux.density;stat.max"},
         {"flux_jy", "phot.flux.density"},
+        {"ap_flux_jy", "phot.flux.density"},
         {"flux_ref_jy", "phot.flux.density"},
         {"cat_flux_jy", "phot.flux.density"},
         {"flux_median_jy", "phot.flux.density;stat.median"},

@@ -84,7 +84,8 @@ struct asw_cat_spectrum_row {
 /* One /spectra_channels row. */
 struct asw_cat_channel_row {
     double freq_hz;
-    double flux_jy;
+    double flux_jy;    /* peak pixel, Jy/beam */
+    double ap_flux_jy; /* beam-weighted aperture, Jy (point-source flux) */
     double noise_jy;
     double cont_jy;
     double tau;

@@ -583,12 +583,13 @@ int asw_ct_read_spectra(struct asw_ct *c, size_t max_spectra,
         s->mjd = r->mjd;
         s->freq_hz = malloc(k * sizeof(double));
         s->flux_jy = malloc(k * sizeof(double));
+        s->ap_flux_jy = malloc(k * sizeof(double));
         s->noise_jy = malloc(k * sizeof(double));
         s->cont_jy = malloc(k * sizeof(double));
         s->tau = malloc(k * sizeof(double));
         m++; /* owned by sp from here: freed on error too */
-        if (!s->freq_hz || !s->flux_jy || !s->noise_jy || !s->cont_jy ||
-            !s->tau) {
+        if (!s->freq_hz || !s->flux_jy || !s->ap_flux_jy || !s->noise_jy ||
+            !s->cont_jy || !s->tau) {
             rc = asw_err_set(err, ASW_ENOMEM, CT_MODULE, "out of memory");
             goto out;
         }
@@ -596,6 +597,7 @@ int asw_ct_read_spectra(struct asw_ct *c, size_t max_spectra,
         for (size_t j = 0; j < k; j++) {
             s->freq_hz[j] = ch[j].freq_hz;
             s->flux_jy[j] = ch[j].flux_jy;
+            s->ap_flux_jy[j] = ch[j].ap_flux_jy;
             s->noise_jy[j] = ch[j].noise_jy;
             s->cont_jy[j] = ch[j].cont_jy;
             s->tau[j] = ch[j].tau;

@@ -1369,7 +1369,7 @@ static int collect(struct run *r, const char *flux_csv, struct asw_result *res,
         size_t n_img = res->n_images, n_sp = res->n_spectra,
                n_ln = res->n_lines;
         struct asw_err ierr = {0};
-        int mrc = asw_measure_into(path, &mo, res, NULL, &ierr);
+        int mrc = asw_measure_into(path, &mo, res, &ierr);
         if (mrc == ASW_ENOMEM) {
             rc = asw_err_set(err, mrc, MOD, "out of memory");
             break;

@@ -175,7 +175,6 @@ struct measured {
     struct asw_spectrum sp; /* n_chan 0 for images */
     struct asw_line lines[ASW_ABSORB_MAX_LINES];
     size_t n_lines;
-    double *ap; /* aperture spectrum */
 };
 
 static int measure_cube(struct asw_fits *F, const struct asw_fits_header *h,
@@ -230,10 +229,10 @@ static int measure_cube(struct asw_fits *F, const struct asw_fits_header *h,
     m->sp.n_chan = n;
     m->sp.freq_hz = freq;
     m->sp.flux_jy = flux;
+    m->sp.ap_flux_jy = ap;
     m->sp.noise_jy = nout;
     m->sp.cont_jy = cont;
     m->sp.tau = tau;
-    m->ap = ap;
     free(noise);
     return 0;
 out:
@@ -340,16 +339,13 @@ out:
 }
 
 int asw_measure_into(const char *path, const struct asw_measure_opts *o,
-                     struct asw_result *res, double **ap_flux_jy,
-                     struct asw_err *err)
+                     struct asw_result *res, struct asw_err *err)
 {
     struct asw_measure_opts dflt;
     if (!o) {
         asw_measure_opts_init(&dflt);
         o = &dflt;
     }
-    if (ap_flux_jy)
-        *ap_flux_jy = NULL;
     struct asw_image row;
     asw_image_init(&row);
     const char *base = strrchr(path, '/');
@@ -414,10 +410,6 @@ int asw_measure_into(const char *path, const struct asw_measure_opts *o,
         else
             asw_spectrum_free(sp);
         m->sp.n_chan = 0;
-        if (!arc && ap_flux_jy) {
-            *ap_flux_jy = m->ap;
-            m->ap = NULL;
-        }
     }
     if (arc) {
         rc = asw_err_set(err, ASW_ENOMEM, "reduce", "out of memory");
@@ -426,7 +418,6 @@ int asw_measure_into(const char *path, const struct asw_measure_opts *o,
 done:
     if (m->sp.n_chan)
         asw_spectrum_free(&m->sp);
-    free(m->ap);
     free(m);
     if (rc == ASW_ENOMEM)
         asw_err_set(err, ASW_ENOMEM, "reduce", "out of memory");
@@ -438,7 +429,7 @@ int asw_measure_file(const char *path, struct asw_image *row,
 {
     struct asw_result r;
     memset(&r, 0, sizeof r);
-    int rc = asw_measure_into(path, NULL, &r, NULL, err);
+    int rc = asw_measure_into(path, NULL, &r, err);
     if (r.n_images)
         *row = r.images[0];
     else

@@ -51,15 +51,13 @@ void asw_measure_opts_init(struct asw_measure_opts *o);
  * Measure the FITS file at path and append to res one image row (always;
  * when the file cannot be measured the row carries the reason in `error`
  * and the matching QA bits) and, for a cube, its spectrum and absorption
- * lines. If ap_flux_jy is non-NULL and the file is a cube, *ap_flux_jy
- * receives the beam-weighted aperture spectrum (malloc'd, the spectrum's
- * n_chan long; the caller frees), else NULL. Returns 0 when the image was
+ * lines (the spectrum holds both the peak-pixel and the beam-weighted
+ * aperture spectrum; res owns it). Returns 0 when the image was
  * measured, otherwise the error code with err set (the row is appended
  * all the same); ASW_ENOMEM when even that failed.
  */
 int asw_measure_into(const char *path, const struct asw_measure_opts *o,
-                     struct asw_result *res, double **ap_flux_jy,
-                     struct asw_err *err);
+                     struct asw_result *res, struct asw_err *err);
 
 /*
  * The row of one image with default options (no catalogue, PB by name);

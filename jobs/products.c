@@ -110,7 +110,7 @@ static int process(const struct asw_job *job, struct asw_result *res,
     size_t failed = 0, first = res->n_images;
     for (size_t i = 0; i < found.n; i++) {
         struct asw_err ierr = {0};
-        int mrc = asw_measure_into(found.v[i], &mo, res, NULL, &ierr);
+        int mrc = asw_measure_into(found.v[i], &mo, res, &ierr);
         if (mrc == ASW_ENOMEM) {
             rc = asw_err_set(err, mrc, "products", "out of memory");
             goto out;

@@ -83,10 +83,12 @@ void asw_spectrum_free(struct asw_spectrum *sp)
         return;
     free(sp->freq_hz);
     free(sp->flux_jy);
+    free(sp->ap_flux_jy);
     free(sp->noise_jy);
     free(sp->cont_jy);
     free(sp->tau);
-    sp->freq_hz = sp->flux_jy = sp->noise_jy = sp->cont_jy = sp->tau = NULL;
+    sp->freq_hz = sp->flux_jy = sp->ap_flux_jy = NULL;
+    sp->noise_jy = sp->cont_jy = sp->tau = NULL;
     sp->n_chan = 0;
 }
 
@@ -146,11 +148,12 @@ static json_t *rows_to_json(const struct asw_schema *s, const void *rows,
     return a;
 }
 
+/* A NULL array travels as n nulls (NaN), like its values when unknown. */
 static json_t *darray(const double *v, size_t n)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < n; i++)
-        json_array_append_new(a, num(v[i]));
+        json_array_append_new(a, num(v ? v[i] : NAN));
     return a;
 }
 
@@ -164,6 +167,7 @@ static json_t *spectrum_to_json(const struct asw_spectrum *sp)
     json_object_set_new(o, "mjd", num(sp->mjd));
     json_object_set_new(o, "freq_hz", darray(sp->freq_hz, sp->n_chan));
     json_object_set_new(o, "flux_jy", darray(sp->flux_jy, sp->n_chan));
+    json_object_set_new(o, "ap_flux_jy", darray(sp->ap_flux_jy, sp->n_chan));
     json_object_set_new(o, "noise_jy", darray(sp->noise_jy, sp->n_chan));
     json_object_set_new(o, "cont_jy", darray(sp->cont_jy, sp->n_chan));
     json_object_set_new(o, "tau", darray(sp->tau, sp->n_chan));
@@ -196,11 +200,12 @@ static int spectrum_from_json(json_t *o, struct asw_spectrum *sp)
     sp->n_chan = json_array_size(json_object_get(o, "freq_hz"));
     sp->freq_hz = getarray(o, "freq_hz", sp->n_chan);
     sp->flux_jy = getarray(o, "flux_jy", sp->n_chan);
+    sp->ap_flux_jy = getarray(o, "ap_flux_jy", sp->n_chan);
     sp->noise_jy = getarray(o, "noise_jy", sp->n_chan);
     sp->cont_jy = getarray(o, "cont_jy", sp->n_chan);
     sp->tau = getarray(o, "tau", sp->n_chan);
-    if (!sp->freq_hz || !sp->flux_jy || !sp->noise_jy || !sp->cont_jy ||
-        !sp->tau) {
+    if (!sp->freq_hz || !sp->flux_jy || !sp->ap_flux_jy || !sp->noise_jy ||
+        !sp->cont_jy || !sp->tau) {
         asw_spectrum_free(sp);
         return ASW_EPARSE;
     }

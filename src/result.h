@@ -148,8 +148,12 @@ struct asw_spectrum {
     int32_t spw;
     double mjd;
     size_t n_chan;
-    double *freq_hz;  /* owned arrays of n_chan */
-    double *flux_jy;  /* peak-pixel spectrum */
+    double *freq_hz; /* owned arrays of n_chan */
+    double *flux_jy; /* peak-pixel spectrum (Jy/beam) */
+    /* Beam-weighted aperture spectrum, sum(w I) / sum(w^2) over one beam
+     * FWHM (src/reduce/cube.h): the flux density of a point source (Jy);
+     * NAN where not measured. A NULL array reads as all NAN. */
+    double *ap_flux_jy;
     double *noise_jy; /* per-channel noise */
     double *cont_jy;  /* fitted continuum */
     double *tau;      /* -ln(S / Sc), NAN where undefined */

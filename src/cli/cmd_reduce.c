@@ -50,12 +50,13 @@ static const char reduce_help[] =
 
 #define MAX_OPT_FILES 4096
 
+/* NULL (a spectrum without that array) prints as n nulls. */
 static json_t *darray(const double *v, size_t n)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < n; i++)
-        json_array_append_new(a,
-                              isfinite(v[i]) ? json_real(v[i]) : json_null());
+        json_array_append_new(a, v && isfinite(v[i]) ? json_real(v[i])
+                                                     : json_null());
     return a;
 }
 
@@ -180,11 +181,9 @@ int asw_cmd_reduce(int argc, char **argv)
         struct asw_err err = {0};
         mo.pb_path = npb == 1 ? pbs[0] : npb > 1 ? pbs[i - optind] : NULL;
         size_t nsp = res.n_spectra;
-        double *ap = NULL;
-        int mrc = asw_measure_into(argv[i], &mo, &res, &ap, &err);
+        int mrc = asw_measure_into(argv[i], &mo, &res, &err);
         if (mrc == ASW_ENOMEM) {
             fprintf(stderr, "almasweep reduce: out of memory\n");
-            free(ap);
             rc = ASW_EXIT_INPUT;
             goto out;
         }
@@ -206,13 +205,12 @@ int asw_cmd_reduce(int argc, char **argv)
                 res.images[res.n_images - 1].file, "source", sp->source, "spw",
                 (int)sp->spw, "freq_hz", darray(sp->freq_hz, sp->n_chan),
                 "flux_jy", darray(sp->flux_jy, sp->n_chan), "ap_flux_jy",
-                ap ? darray(ap, sp->n_chan) : json_array(), "noise_jy",
+                darray(sp->ap_flux_jy, sp->n_chan), "noise_jy",
                 darray(sp->noise_jy, sp->n_chan), "cont_jy",
                 darray(sp->cont_jy, sp->n_chan), "tau",
                 darray(sp->tau, sp->n_chan));
             json_array_append_new(spectra, o);
         }
-        free(ap);
     }
     struct asw_err serr = {0};
     if (asw_measure_seds(&res, 0, &serr)) {

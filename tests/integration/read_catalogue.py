@@ -5,7 +5,7 @@ Usage: read_catalogue.py CATALOGUE.h5 [--min-images N] [--same-as REF.h5]
                          [--expect-done FILE]
 
 Checks (docs/catalogue.md is the schema of record):
-  - root attributes schema_version == 2, creator "almasweep ...",
+  - root attributes schema_version == 3, creator "almasweep ...",
     catalogue_id, journal_seq;
   - every table (/runs /units /images /seds /absorption /spectra
     /spectra_channels /sources) is a 1-D, extendible, chunked, shuffle +
@@ -37,6 +37,7 @@ import sys
 import h5py
 import numpy as np
 
+SCHEMA_VERSION = 3
 TABLES = ("runs", "units", "images", "seds", "absorption", "spectra",
           "spectra_channels", "sources")
 MEASURED = {"images": "n_images", "seds": "n_seds",
@@ -55,7 +56,7 @@ EXPECTED_UNITS = {
                    "tau_peak": None},
     "spectra": {"mjd": "d", "freq_min_hz": "Hz", "n_chan": None},
     "spectra_channels": {"freq_hz": "Hz", "flux_jy": "Jy/beam",
-                         "tau": None},
+                         "ap_flux_jy": "Jy", "tau": None},
     "sources": {"flux_median_jy": "Jy", "first_mjd": "d", "alpha": None},
 }
 # Columns that differ between two runs of the same sweep.
@@ -78,8 +79,8 @@ def as_text(v):
 def check_h5py(path):
     data = {}
     with h5py.File(path, "r") as f:
-        check(int(f.attrs.get("schema_version", -1)) == 2,
-              "root attribute schema_version != 2")
+        check(int(f.attrs.get("schema_version", -1)) == SCHEMA_VERSION,
+              f"root attribute schema_version != {SCHEMA_VERSION}")
         check(as_text(f.attrs.get("creator", "")).startswith("almasweep"),
               "root attribute creator does not start with 'almasweep'")
         check(len(as_text(f.attrs.get("catalogue_id", ""))) == 32,
@@ -151,7 +152,7 @@ def check_astropy(path, data):
         tables[name] = t
         check(len(t) == len(data.get(name, [])),
               f"astropy /{name}: {len(t)} rows, h5py {len(data.get(name, []))}")
-        check(t.meta.get("schema_version") == 2,
+        check(t.meta.get("schema_version") == SCHEMA_VERSION,
               f"astropy /{name}: meta schema_version missing")
         for col in t.colnames:
             want = unit_attrs[name].get(col, "")

@@ -131,11 +131,12 @@ static void make_spectrum(struct asw_spectrum *sp, const char *unit,
     sp->n_chan = n;
     sp->freq_hz = malloc(n * sizeof(double));
     sp->flux_jy = malloc(n * sizeof(double));
+    sp->ap_flux_jy = malloc(n * sizeof(double));
     sp->noise_jy = malloc(n * sizeof(double));
     sp->cont_jy = malloc(n * sizeof(double));
     sp->tau = malloc(n * sizeof(double));
-    if (!sp->freq_hz || !sp->flux_jy || !sp->noise_jy || !sp->cont_jy ||
-        !sp->tau)
+    if (!sp->freq_hz || !sp->flux_jy || !sp->ap_flux_jy || !sp->noise_jy ||
+        !sp->cont_jy || !sp->tau)
         die("out of memory", NULL);
     double df = 0.244e6; /* 244 kHz channels, ~0.8 km/s at 89 GHz */
     for (size_t i = 0; i < n; i++) {
@@ -154,6 +155,9 @@ static void make_spectrum(struct asw_spectrum *sp, const char *unit,
         sp->cont_jy[i] = c;
         sp->noise_jy[i] = noise;
         sp->flux_jy[i] = s;
+        /* the aperture: the same line, less noise (no draw, so the other
+         * random values stay as they were) */
+        sp->ap_flux_jy[i] = c * exp(-t) + 0.5 * noise * sin(0.7 * (double)i);
         sp->tau[i] = s > 0 ? -log(s / c) : NAN;
     }
 }

@@ -19,6 +19,7 @@
 
 #include "io/catalogue.h"
 #include "io/catalogue_priv.h"
+#include "io/cattable.h"
 #include "io/votable.h"
 
 #include <hdf5.h>
@@ -268,6 +269,13 @@ static void add_line(struct asw_result *r, const char *file, int chan_lo)
     assert_int_equal(asw_result_add_line(r, &l), 0);
 }
 
+/* The aperture spectrum of add_spectrum: distinct from the peak pixel's
+ * base + i in every channel. */
+static double ap_of(double base, size_t i)
+{
+    return 0.5 * base - 0.25 * (double)i;
+}
+
 static void add_spectrum(struct asw_result *r, const char *file, size_t n,
                          double base)
 {
@@ -280,11 +288,13 @@ static void add_spectrum(struct asw_result *r, const char *file, size_t n,
     sp.n_chan = n;
     sp.freq_hz = malloc(n * sizeof(double));
     sp.flux_jy = malloc(n * sizeof(double));
+    sp.ap_flux_jy = malloc(n * sizeof(double));
     sp.tau = malloc(n * sizeof(double));
     assert_non_null(sp.freq_hz);
     for (size_t i = 0; i < n; i++) {
         sp.freq_hz[i] = 100e9 + 1e6 * (double)i;
         sp.flux_jy[i] = base + (double)i;
+        sp.ap_flux_jy[i] = ap_of(base, i);
         sp.tau[i] = 0.01 * (double)i;
     }
     /* noise_jy and cont_jy stay NULL: stored as NaN. */
@@ -497,6 +507,18 @@ static void test_open_not_hdf5(void **state)
     assert_false(file_exists(at("text.h5.journal")));
 }
 
+/* Set the root attribute schema_version of catalogue p to v. */
+static void set_schema_version(const char *p, int v)
+{
+    hid_t f = H5Fopen(p, H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(f >= 0);
+    hid_t a = H5Aopen(f, "schema_version", H5P_DEFAULT);
+    assert_true(a >= 0);
+    assert_true(H5Awrite(a, H5T_NATIVE_INT, &v) >= 0);
+    H5Aclose(a);
+    H5Fclose(f);
+}
+
 static void test_schema_version_mismatch(void **state)
 {
     const char *p = fresh("v9.h5");
@@ -516,6 +538,52 @@ static void test_schema_version_mismatch(void **state)
     assert_int_equal(asw_cat_summary(p, stderr, &err), ASW_EPARSE);
     size_t problems;
     assert_int_equal(asw_cat_verify(p, NULL, &problems, &err), ASW_EPARSE);
+
+    /* A version-2 catalogue (no ap_flux_jy in /spectra_channels) with a
+     * pending journal: refused by the writer, the tools and the reader
+     * with the version in the message, and its journal left alone. */
+    assert_int_equal(ASW_CAT_SCHEMA_VERSION, 3);
+    const char *p2 = fresh("v2.h5");
+    /* A writer that stores a checkpointed and a pending result, then dies
+     * (exits without closing: the journal keeps the second). */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct asw_result r;
+        c = open_path(p2, 60);
+        make_result(&r, "uid___A_XV_X1", ASW_ST_DONE, 1, "J0000+0000", 97e9, 1);
+        add_spectrum(&r, "cube.fits", 3, 1.0);
+        if (asw_cat_put_result(c, &r, NULL, &err) ||
+            asw_cat_checkpoint(c, &err))
+            _exit(1);
+        asw_result_clear(&r);
+        make_result(&r, "uid___A_XV_X2", ASW_ST_DONE, 1, "J0000+0000", 97e9, 1);
+        _exit(asw_cat_put_result(c, &r, NULL, &err) ? 1 : 0);
+    }
+    int ws;
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    c = NULL;
+    struct stat js;
+    char jp[600];
+    snprintf(jp, sizeof jp, "%s.journal", p2);
+    assert_int_equal(stat(jp, &js), 0);
+    off_t jsize = js.st_size;
+    assert_true(jsize > 0);
+    set_schema_version(p2, 2);
+    memset(&err, 0, sizeof err);
+    assert_int_equal(asw_cat_open(p2, 1, &c, &err), ASW_EPARSE);
+    assert_null(c);
+    assert_non_null(strstr(err.msg, "schema_version 2, this build reads 3"));
+    assert_int_equal(asw_cat_verify(p2, NULL, &problems, &err), ASW_EPARSE);
+    assert_non_null(strstr(err.msg, "schema_version 2"));
+    struct asw_ct *ct = NULL;
+    int version = -1;
+    assert_int_equal(asw_ct_open(p2, &ct, &version, &err), ASW_EPARSE);
+    assert_null(ct);
+    assert_int_equal(version, 2);
+    assert_int_equal(stat(jp, &js), 0);
+    assert_true(js.st_size == jsize);
 }
 
 static void test_upsert_replaces(void **state)
@@ -833,6 +901,13 @@ static void test_all_tables(void **state)
     assert_true(sp[0].freq_min_hz == 100e9);
     assert_true(sp[0].freq_max_hz == 100e9 + 3e6);
     assert_true(ch[0].flux_jy == 3.0 && ch[3].flux_jy == 6.0);
+    /* The aperture spectrum is stored beside the peak pixel's, not instead
+     * of it, and moves with it. */
+    for (size_t i = 0; i < 4; i++)
+        assert_true(ch[i].ap_flux_jy == ap_of(3.0, i) &&
+                    ch[i].ap_flux_jy != ch[i].flux_jy);
+    assert_true(ch[4].ap_flux_jy == ap_of(9.0, 0) &&
+                ch[5].ap_flux_jy == ap_of(9.0, 1));
     assert_true(isnan(ch[0].noise_jy));
     assert_true(ch[2].tau == 0.02);
     assert_string_equal(sp[1].file, "cube1b.fits");
@@ -1561,7 +1636,7 @@ static void test_verify_finds_faults(void **state)
 
     /* Spectra offsets that do not cover the channels. */
     p = small_catalogue("bad6.h5");
-    struct asw_cat_channel_row ch = {1, 2, 3, 4, 5};
+    struct asw_cat_channel_row ch = {.freq_hz = 1, .flux_jy = 2};
     write_rows(p, T_CHANNELS, 0, &ch, 1, 1);
     expect_problem(p, "/spectra covers 4 channels, /spectra_channels has 5");
 

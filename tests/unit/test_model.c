@@ -2,6 +2,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
@@ -88,6 +89,87 @@ static void result_json_roundtrip(void **state)
     asw_result_clear(&r);
 }
 
+/* A spectrum of n channels with distinct peak-pixel and aperture values;
+ * ap_flux_jy left NULL when !with_ap. */
+static void add_spec(struct asw_result *r, const char *file, size_t n,
+                     int with_ap)
+{
+    struct asw_spectrum sp;
+    memset(&sp, 0, sizeof sp);
+    snprintf(sp.file, sizeof sp.file, "%s", file);
+    snprintf(sp.source, sizeof sp.source, "J1851+0035");
+    sp.spw = 25;
+    sp.mjd = 59001.25;
+    sp.n_chan = n;
+    double **arr[] = {&sp.freq_hz,  &sp.flux_jy, &sp.ap_flux_jy,
+                      &sp.noise_jy, &sp.cont_jy, &sp.tau};
+    for (size_t a = 0; a < sizeof arr / sizeof arr[0]; a++) {
+        if (arr[a] == &sp.ap_flux_jy && !with_ap)
+            continue;
+        *arr[a] = malloc(n * sizeof(double));
+        assert_non_null(*arr[a]);
+        for (size_t i = 0; i < n; i++)
+            (*arr[a])[i] = (double)(a + 1) * 1000.0 + (double)i / 3.0;
+    }
+    if (with_ap)
+        sp.ap_flux_jy[1] = NAN; /* not measured in this channel */
+    assert_int_equal(asw_result_add_spectrum(r, &sp), 0);
+}
+
+static void spectrum_json_roundtrip(void **state)
+{
+    (void)state;
+    struct asw_result r = {0}, s;
+    struct asw_err err = {0};
+    strcpy(r.unit_id, "uid___A001_X1_X2");
+    r.status = ASW_ST_DONE;
+    add_spec(&r, "a.cube.fits", 4, 1);
+    add_spec(&r, "b.cube.fits", 3, 0);
+    char *j = asw_result_to_json(&r);
+    assert_non_null(j);
+    assert_int_equal(asw_result_from_json(j, strlen(j), &s, &err), 0);
+    assert_int_equal(s.n_spectra, 2);
+    const struct asw_spectrum *a = &r.spectra[0], *b = &s.spectra[0];
+    assert_string_equal(b->file, "a.cube.fits");
+    assert_int_equal(b->n_chan, 4);
+    assert_true(b->mjd == a->mjd);
+    for (size_t i = 0; i < 4; i++) {
+        /* exact, and the aperture is not the peak pixel */
+        assert_true(b->flux_jy[i] == a->flux_jy[i]);
+        assert_true(b->tau[i] == a->tau[i]);
+        if (i == 1) {
+            assert_true(isnan(b->ap_flux_jy[i]));
+            continue;
+        }
+        assert_true(b->ap_flux_jy[i] == a->ap_flux_jy[i]);
+        assert_true(b->ap_flux_jy[i] != b->flux_jy[i]);
+    }
+    /* No aperture spectrum: it arrives as NaN, never as NULL. */
+    b = &s.spectra[1];
+    assert_int_equal(b->n_chan, 3);
+    assert_non_null(b->ap_flux_jy);
+    for (size_t i = 0; i < 3; i++)
+        assert_true(isnan(b->ap_flux_jy[i]));
+    asw_result_clear(&s);
+
+    /* A spectrum without ap_flux_jy, or with another length, is refused. */
+    static const char *bad[] = {
+        "{\"status\":\"done\",\"spectra\":[{\"freq_hz\":[1,2],"
+        "\"flux_jy\":[1,2],\"noise_jy\":[1,2],\"cont_jy\":[1,2],"
+        "\"tau\":[1,2]}]}",
+        "{\"status\":\"done\",\"spectra\":[{\"freq_hz\":[1,2],"
+        "\"flux_jy\":[1,2],\"ap_flux_jy\":[1],\"noise_jy\":[1,2],"
+        "\"cont_jy\":[1,2],\"tau\":[1,2]}]}",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(asw_result_from_json(bad[i], strlen(bad[i]), &s, &err),
+                         ASW_EPARSE);
+        assert_int_equal(s.n_spectra, 0);
+    }
+    free(j);
+    asw_result_clear(&r);
+}
+
 static void product_names(void **state)
 {
     (void)state;
@@ -128,6 +210,7 @@ int main(void)
         cmocka_unit_test(uid_forms),
         cmocka_unit_test(unit_json_roundtrip),
         cmocka_unit_test(result_json_roundtrip),
+        cmocka_unit_test(spectrum_json_roundtrip),
         cmocka_unit_test(product_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
