@@ -858,9 +858,10 @@ out:
         if (m.sched)
             asw_sched_get_stats(m.sched, &st);
         fprintf(stderr,
-                "almasweep: interrupted%s%s: %zu unit(s) in flight recorded "
-                "as interrupted, %zu not started; the catalogue is complete "
-                "up to here. Rerun the same command to continue.\n",
+                "almasweep: interrupted%s%s: %zu unit(s) handed out (running "
+                "or prefetched) recorded as interrupted, %zu not handed out; "
+                "the catalogue is complete up to here. Rerun the same "
+                "command to continue.\n",
                 m.stop_signal ? " by " : "",
                 m.stop_signal ? strsignal(m.stop_signal) : "", m.t.interrupted,
                 st.queued + st.backoff);
