@@ -28,7 +28,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,6 +38,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "testdir.h"
 
 /* Sanitized builds run fewer crash scenarios (each forks twice). */
 #if defined(__SANITIZE_ADDRESS__)
@@ -64,23 +65,14 @@ static int make_dir(void **state)
         mkdir(dir, 0755);
         return 0;
     }
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/asw_cat_XXXXXX",
-             tmp && tmp[0] ? tmp : "/tmp");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int rm_entry(const char *p, const struct stat *st, int flag,
-                    struct FTW *ftw)
-{
-    return remove(p);
+    return asw_testdir_make(dir, sizeof dir, "asw_cat");
 }
 
 static int remove_dir(void **state)
 {
     if (keep)
         return 0;
-    return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return asw_testdir_remove(dir);
 }
 
 /* The path of name in the test directory (one of 64 rotating buffers:

@@ -27,7 +27,6 @@
 #include <archive_entry.h>
 #include <arpa/inet.h>
 #include <dirent.h>
-#include <ftw.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -38,6 +37,8 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "testdir.h"
 
 #define MOUS                                                                   \
     "2017.1.01185.S/science_goal.uid___A001_X1284_X265c/"                      \
@@ -369,15 +370,6 @@ struct fx {
     struct asw_result res;
 };
 
-static int rm_one(const char *p, const struct stat *sb, int flag,
-                  struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 static void load_cfg(struct fx *f, const char *extra)
 {
     char text[2048];
@@ -394,9 +386,7 @@ static void load_cfg(struct fx *f, const char *extra)
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
-    snprintf(f->root, sizeof f->root, "%s/asw_pf_XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(f->root))
+    if (asw_testdir_make(f->root, sizeof f->root, "asw_pf"))
         return -1;
     snprintf(f->scratch, sizeof f->scratch, "%s/scratch", f->root);
     snprintf(f->unit_dir, sizeof f->unit_dir,
@@ -417,7 +407,7 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     S.released = 1;
-    nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    asw_testdir_remove(f->root);
     asw_config_free(&f->cfg);
     asw_unit_clear(&f->u);
     asw_result_clear(&f->res);

@@ -15,7 +15,6 @@
 #include "jobs/spawn.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,32 +23,23 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "testdir.h"
+
 #define PY "/usr/bin/python3"
 
 static char root[256];
 
-static int rm_one(const char *p, const struct stat *sb, int flag,
-                  struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 static int setup(void **state)
 {
     (void)state;
-    snprintf(root, sizeof root, "%s/asw_spawn_XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(root));
+    assert_int_equal(asw_testdir_make(root, sizeof root, "asw_spawn"), 0);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    asw_testdir_remove(root);
     return 0;
 }
 

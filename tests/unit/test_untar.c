@@ -23,12 +23,13 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "testdir.h"
 
 struct fx {
     char root[256];
@@ -37,21 +38,10 @@ struct fx {
     struct archive *w;
 };
 
-static int rm_one(const char *p, const struct stat *sb, int flag,
-                  struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof *f);
-    snprintf(f->root, sizeof f->root, "%s/asw_untar_XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    assert_non_null(mkdtemp(f->root));
+    assert_int_equal(asw_testdir_make(f->root, sizeof f->root, "asw_untar"), 0);
     snprintf(f->unit, sizeof f->unit, "%s/unit", f->root);
     snprintf(f->tar, sizeof f->tar, "%s/t.tar", f->root);
     *state = f;
@@ -61,7 +51,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    asw_testdir_remove(f->root);
     free(f);
     return 0;
 }
