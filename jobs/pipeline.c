@@ -331,6 +331,30 @@ static int check_space(const struct asw_config *cfg, const struct asw_unit *u,
     return full(err, dir, more, reserve, avail, detail);
 }
 
+void asw_pipeline_dl_request(const struct asw_config *cfg, const char *url,
+                             const char *dest_path, int64_t expected_bytes,
+                             struct asw_dl_request *req)
+{
+    asw_dl_request_init(req, url, dest_path);
+    req->expected_bytes = expected_bytes;
+    req->max_retries = cfg->retries;
+    req->backoff_initial_s = cfg->backoff_s;
+    req->backoff_max_s = cfg->backoff_max_s;
+    req->connect_timeout_s = cfg->connect_timeout_s;
+    req->low_speed_limit_bps = (long)cfg->low_speed_limit_bps;
+    req->low_speed_time_s = cfg->low_speed_time_s;
+    req->ca_file = cfg->ca_file;
+    req->mirrors = (const char *const *)cfg->mirrors.v;
+    req->n_mirrors = (int)cfg->mirrors.n;
+    req->segments =
+        cfg->segments < cfg->max_transfers ? cfg->segments : cfg->max_transfers;
+    req->min_segment_bytes = cfg->min_segment_bytes;
+    if (cfg->credentials && strcmp(cfg->credentials, "env") == 0) {
+        req->user_env = cfg->user_env;
+        req->password_env = cfg->password_env;
+    }
+}
+
 static int fetch_files(struct unit_run *ur, struct asw_dl_ctx *ctx,
                        const char *dir, struct asw_result *res,
                        struct asw_err *err)
@@ -358,20 +382,7 @@ static int fetch_files(struct unit_run *ur, struct asw_dl_ctx *ctx,
             return asw_err_set(err, ASW_EINVAL, MOD, "path too long for %s",
                                f->name);
         struct asw_dl_request req;
-        asw_dl_request_init(&req, f->url, dest);
-        req.expected_bytes = f->size_bytes;
-        req.max_retries = cfg->retries;
-        req.connect_timeout_s = cfg->connect_timeout_s;
-        req.low_speed_time_s = cfg->low_speed_time_s;
-        req.mirrors = (const char *const *)cfg->mirrors.v;
-        req.n_mirrors = (int)cfg->mirrors.n;
-        req.segments = cfg->segments < cfg->max_transfers ? cfg->segments
-                                                          : cfg->max_transfers;
-        req.min_segment_bytes = cfg->min_segment_bytes;
-        if (cfg->credentials && strcmp(cfg->credentials, "env") == 0) {
-            req.user_env = cfg->user_env;
-            req.password_env = cfg->password_env;
-        }
+        asw_pipeline_dl_request(cfg, f->url, dest, f->size_bytes, &req);
         if (hooks && hooks->stop) {
             req.progress = stop_progress;
             req.progress_user = (void *)hooks;

@@ -69,6 +69,19 @@ int asw_pipeline_fetch_file(struct asw_dl_ctx *ctx,
                             struct asw_untar_stats *ust, struct asw_err *err);
 
 /*
+ * Fill *req for one file of a unit the way every sweep download is made:
+ * asw_dl_request_init, then [download] retries, backoff, backoff_max,
+ * connect_timeout, low_speed_limit, low_speed_time, ca_file, segments
+ * (capped by max_transfers) and min_segment, [archive] mirrors, and the
+ * credential variables when [archive] credentials = env. url, dest_path
+ * and cfg are borrowed: they (cfg's strings included) must outlive the
+ * fetch. Progress, tail and fsync are left at their defaults.
+ */
+void asw_pipeline_dl_request(const struct asw_config *cfg, const char *url,
+                             const char *dest_path, int64_t expected_bytes,
+                             struct asw_dl_request *req);
+
+/*
  * Whether the file system of dir has room for need_bytes more plus
  * reserve_bytes (statvfs, blocks available to unprivileged users).
  * Returns 0, ASW_ENOSPC with a "scratch full: ..." message giving the

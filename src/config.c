@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_CONFIG_BYTES (1 << 20)
 #define MAX_EXPAND_DEPTH 8
@@ -293,12 +295,45 @@ static int check_env_name(const char *v)
     return 0;
 }
 
+/*
+ * [download] ca_file: made absolute now, because extraction may change the
+ * working directory while libcurl opens the file; a file that cannot be
+ * read is reported here, naming the line, not as a TLS failure of every
+ * unit. Returns 0, or -1 with the error set and c->failed.
+ */
+static int set_ca_file(struct parse_ctx *c, struct asw_config *cfg,
+                       const char *v, int lineno)
+{
+    char abs[PATH_MAX];
+    struct stat sb;
+    const char *why = NULL;
+    if (!realpath(v, abs) || access(abs, R_OK) != 0)
+        why = strerror(errno);
+    else if (stat(abs, &sb) != 0 || !S_ISREG(sb.st_mode))
+        why = "not a regular file";
+    if (why) {
+        asw_err_set(c->err, ASW_ECONFIG, "config",
+                    "%s:%d: bad value for [download] ca_file: cannot read "
+                    "'%s': %s",
+                    c->path, lineno, v, why);
+        c->failed = 1;
+        return -1;
+    }
+    if (set_str(&cfg->ca_file, abs)) {
+        asw_err_set(c->err, ASW_ENOMEM, "config", "out of memory");
+        c->failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
 static int handler(void *user, const char *section, const char *key,
                    const char *raw, int lineno)
 {
     struct parse_ctx *c = user;
     struct asw_config *cfg = c->cfg;
     const char *bad = NULL;
+    const char *want = NULL; /* the allowed values, for the message */
     long n;
     int ok = 1;
     if (c->failed)
@@ -392,10 +427,32 @@ static int handler(void *user, const char *section, const char *key,
     } else if (IS("download", "retries")) {
         ok = !parse_long(v, 0, 100, &n);
         cfg->retries = (int)n;
+    } else if (IS("download", "backoff")) {
+        want = "seconds, more than 0 and at most 3600";
+        ok = !parse_double(v, 0, 3600, &cfg->backoff_s) && cfg->backoff_s > 0;
+    } else if (IS("download", "backoff_max")) {
+        want = "seconds, more than 0 and at most 86400";
+        ok = !parse_double(v, 0, 86400, &cfg->backoff_max_s) &&
+             cfg->backoff_max_s > 0;
     } else if (IS("download", "connect_timeout")) {
+        want = "whole seconds, 1 to 3600";
         ok = !parse_long(v, 1, 3600, &cfg->connect_timeout_s);
+    } else if (IS("download", "low_speed_limit")) {
+        /* 0 would switch the stall detection off: a stalled transfer
+         * would then hold its unit for ever. */
+        want = "bytes per second, at least 1; k, M, G suffixes";
+        ok = !parse_bytes(v, 1, &cfg->low_speed_limit_bps) &&
+             cfg->low_speed_limit_bps <= LONG_MAX;
     } else if (IS("download", "low_speed_time")) {
+        want = "whole seconds, 1 to 86400";
         ok = !parse_long(v, 1, 86400, &cfg->low_speed_time_s);
+    } else if (IS("download", "ca_file")) {
+        free(cfg->ca_file);
+        cfg->ca_file = NULL;
+        if (*v && set_ca_file(c, cfg, v, lineno)) {
+            free(v);
+            return 0;
+        }
     } else if (IS("download", "segments")) {
         ok = !parse_long(v, 1, 32, &n);
         cfg->segments = (int)n;
@@ -424,8 +481,9 @@ static int handler(void *user, const char *section, const char *key,
 #undef IS
     if (!ok) {
         asw_err_set(c->err, ASW_ECONFIG, "config",
-                    "%s:%d: bad value for [%s] %s: '%s'", c->path, lineno,
-                    section, key, bad ? bad : v);
+                    "%s:%d: bad value for [%s] %s: '%s'%s%s%s", c->path, lineno,
+                    section, key, bad ? bad : v, want ? " (" : "",
+                    want ? want : "", want ? ")" : "");
         c->failed = 1;
     }
     free(v);
@@ -490,7 +548,10 @@ static void set_defaults(struct asw_config *cfg)
     cfg->journal_fsync = 1;
     cfg->pair_days = 14;
     cfg->retries = 5;
+    cfg->backoff_s = 1;
+    cfg->backoff_max_s = 60;
     cfg->connect_timeout_s = 30;
+    cfg->low_speed_limit_bps = 1;
     cfg->low_speed_time_s = 120;
     cfg->segments = 4;
     cfg->min_segment_bytes = 64LL << 20;
@@ -520,6 +581,17 @@ static int check_archive(struct asw_config *cfg, struct asw_err *err)
         return asw_err_set(err, ASW_ECONFIG, "config",
                            "%s: [archive] freq_max_ghz is below freq_min_ghz",
                            cfg->path);
+    return 0;
+}
+
+/* Cross-key checks of [download]. */
+static int check_download(const struct asw_config *cfg, struct asw_err *err)
+{
+    if (cfg->backoff_max_s < cfg->backoff_s)
+        return asw_err_set(err, ASW_ECONFIG, "config",
+                           "%s: [download] backoff_max (%g s) is below "
+                           "backoff (%g s)",
+                           cfg->path, cfg->backoff_max_s, cfg->backoff_s);
     return 0;
 }
 
@@ -553,7 +625,7 @@ int asw_config_parse(const char *text, const char *path, struct asw_config *cfg,
                     ctx.path);
         goto fail;
     }
-    if (check_archive(cfg, err))
+    if (check_archive(cfg, err) || check_download(cfg, err))
         goto fail;
     if (!cfg->mode && set_str(&cfg->mode, "products"))
         goto nomem;
@@ -619,6 +691,7 @@ void asw_config_free(struct asw_config *cfg)
     free(cfg->scratch_dir);
     free(cfg->catalogue);
     free(cfg->log_level);
+    free(cfg->ca_file);
     asw_casa_config_free(&cfg->casa);
     asw_sched_config_free(&cfg->sched);
     memset(cfg, 0, sizeof *cfg);

@@ -72,9 +72,13 @@ struct asw_config {
 
     /* [download] */
     int retries;
+    double backoff_s;     /* first retry delay (before jitter) */
+    double backoff_max_s; /* cap of the doubling delay */
     long connect_timeout_s;
-    long low_speed_time_s;
-    int segments;                /* parallel byte ranges of one file */
+    long long low_speed_limit_bps; /* an attempt slower than this ... */
+    long low_speed_time_s;         /* ... for this long is abandoned */
+    char *ca_file; /* CA bundle (absolute path), NULL: the system's */
+    int segments;  /* parallel byte ranges of one file */
     long long min_segment_bytes; /* smaller files stay single-stream */
     int max_transfers;           /* transfers one worker runs at once */
     int extract_during;          /* extract tars while they download */

@@ -53,6 +53,9 @@ static const char fetch_help[] =
     "      --mirror URL        a mirror base URL (repeat for several): a URL\n"
     "                          under one of them fails over to the others\n"
     "      --netrc FILE        credentials file (default ~/.netrc)\n"
+    "      --ca-file FILE      CA certificates (PEM) to verify the servers\n"
+    "                          with instead of the system's bundle, e.g.\n"
+    "                          for a proxy with an institutional CA\n"
     "      --user-env VAR      HTTP Basic user and password from these\n"
     "      --password-env VAR  environment variables (never logged)\n"
     "  -q, --quiet             no progress display\n"
@@ -213,6 +216,7 @@ struct opts {
     const char *mirrors[MAX_MIRRORS];
     int n_mirrors;
     const char *netrc;
+    const char *ca_file; /* absolute, NULL: the system's CAs */
     const char *user_env, *password_env;
     int quiet;
 };
@@ -254,6 +258,7 @@ static int fetch_one(struct asw_dl_ctx *ctx, const struct opts *o,
     req.mirrors = o->mirrors;
     req.n_mirrors = o->n_mirrors;
     req.netrc_file = o->netrc;
+    req.ca_file = o->ca_file;
     req.user_env = o->user_env;
     req.password_env = o->password_env;
     req.segments = (int)o->segments;
@@ -331,6 +336,7 @@ int asw_cmd_fetch(int argc, char **argv)
         O_LSLIMIT,
         O_MIRROR,
         O_NETRC,
+        O_CAFILE,
         O_UENV,
         O_PENV,
     };
@@ -349,6 +355,7 @@ int asw_cmd_fetch(int argc, char **argv)
         {"low-speed-limit", required_argument, 0, O_LSLIMIT},
         {"mirror", required_argument, 0, O_MIRROR},
         {"netrc", required_argument, 0, O_NETRC},
+        {"ca-file", required_argument, 0, O_CAFILE},
         {"user-env", required_argument, 0, O_UENV},
         {"password-env", required_argument, 0, O_PENV},
         {"quiet", no_argument, 0, 'q'},
@@ -416,6 +423,9 @@ int asw_cmd_fetch(int argc, char **argv)
         case O_NETRC:
             o.netrc = optarg;
             break;
+        case O_CAFILE:
+            o.ca_file = optarg;
+            break;
         case O_UENV:
             o.user_env = optarg;
             break;
@@ -449,6 +459,24 @@ int asw_cmd_fetch(int argc, char **argv)
             return asw_cli_bad_usage("fetch", "URLs must be http or https");
         if (url_name(argv[i], name, sizeof name))
             return asw_cli_bad_usage("fetch", "a URL has no file name");
+    }
+    /* Absolute for the same reason as the destination below; a file that
+     * cannot be read is a usage error, not a TLS failure per URL. */
+    char ca_file[PATH_MAX];
+    if (o.ca_file) {
+        struct stat sb;
+        const char *why = NULL;
+        if (!realpath(o.ca_file, ca_file) || access(ca_file, R_OK) != 0)
+            why = strerror(errno);
+        else if (stat(ca_file, &sb) != 0 || !S_ISREG(sb.st_mode))
+            why = "not a regular file";
+        if (why) {
+            char m[PATH_MAX + 64];
+            snprintf(m, sizeof m, "--ca-file %.*s: %s", PATH_MAX - 1, o.ca_file,
+                     why);
+            return asw_cli_bad_usage("fetch", m);
+        }
+        o.ca_file = ca_file;
     }
     if (mkdir_p(o.dest) != 0) {
         fprintf(stderr, "almasweep fetch: cannot create %s: %s\n", o.dest,

@@ -4,7 +4,9 @@
  * one generated file with Range support and injects faults per test:
  * 503s, connections dropped mid-body, short bodies, stalls, ignored or
  * wrong ranges, 404, Basic auth, redirects and a dead mirror; a second
- * server speaks TLS with a self-signed certificate. The
+ * server speaks TLS with a self-signed certificate (also fetched through
+ * the sweep's pipeline with [download] ca_file and by `almasweep fetch
+ * --ca-file`). The
  * segmented tests also check the ranges asked for, how many transfers ran
  * at once, the sidecar state, and the tail a concurrent reader follows.
  */
@@ -15,7 +17,12 @@
 #include <cmocka.h>
 
 #include "io/download.h"
+#include "jobs/pipeline.h"
+#include "src/cli/cli.h"
+#include "src/config.h"
+#include "src/exitcodes.h"
 
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -26,8 +33,11 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "testdir.h"
 
 #define DATA_LEN ((size_t)1536 * 1024 + 77) /* > CURLOPT_BUFFERSIZE */
 
@@ -855,6 +865,138 @@ static void test_tls_verified(void **state)
     MHD_stop_daemon(d);
 }
 
+/* Run `almasweep fetch ARGS` in a child process (the command installs
+ * signal handlers and ends libcurl's global state); its stderr goes to
+ * err_path. Returns the exit code, or -1 if it did not exit. */
+static int run_fetch_cli(char **argv, int argc, const char *err_path)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int nul = open("/dev/null", O_WRONLY);
+        if (fd < 0 || nul < 0 || dup2(fd, 2) < 0 || dup2(nul, 1) < 0)
+            _exit(99);
+        _exit(asw_cmd_fetch(argc, argv));
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void assert_file_has(const char *path, const char *s)
+{
+    char buf[4096] = "";
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    if (!strstr(buf, s))
+        fail_msg("%s: \"%s\" lacks \"%s\"", path, buf, s);
+}
+
+/* The CA bundle reaches the transfer from the sweep's configuration
+ * ([download] ca_file, through the pipeline) and from `almasweep fetch
+ * --ca-file`: without it the self-signed server is refused (curl 60,
+ * before any HTTP request), with it the file arrives whole. */
+static void test_tls_ca_file_setting(void **state)
+{
+    struct fx *f = *state;
+    unsigned port = 0;
+    struct MHD_Daemon *d = tls_server_start(&port);
+    if (!d)
+        skip(); /* libmicrohttpd without TLS */
+    char url[128], ca[320], work[300];
+    snprintf(url, sizeof url, "https://127.0.0.1:%u/file", port);
+    snprintf(ca, sizeof ca, "%s/ca.pem", f->dir);
+    snprintf(work, sizeof work, "%s/w", f->dir);
+    assert_int_equal(mkdir(work, 0755), 0);
+    FILE *fp = fopen(ca, "w");
+    assert_non_null(fp);
+    fputs(tls_cert, fp);
+    fclose(fp);
+
+    /* The sweep: one unit with the file, [download] ca_file through a
+     * ${VAR} as every key allows. */
+    struct asw_unit u;
+    memset(&u, 0, sizeof u);
+    snprintf(u.id, sizeof u.id, "uid___A001_X1_X2");
+    u.kind = ASW_UNIT_MOUS_PRODUCTS;
+    assert_int_equal(
+        asw_unit_add_file(&u, "x.bin", url, (int64_t)DATA_LEN, "#this"), 0);
+    u.bytes_total = u.scratch_need = (int64_t)DATA_LEN;
+    char got[600];
+    snprintf(got, sizeof got, "%s/scratch/almasweep/%s/x.bin", work, u.id);
+    setenv("ASW_T_DL_CADIR", f->dir, 1);
+    for (int with_ca = 0; with_ca <= 1; with_ca++) {
+        char text[1024];
+        snprintf(text, sizeof text,
+                 "[archive]\nmirrors = https://127.0.0.1:%u\n"
+                 "[scratch]\ndir = %s/scratch\nreserve = 0\n"
+                 "[download]\nretries = 2\nbackoff = 0.01\n"
+                 "backoff_max = 0.01\nsegments = 1\n%s",
+                 port, work,
+                 with_ca ? "ca_file = ${ASW_T_DL_CADIR}/ca.pem\n" : "");
+        struct asw_config cfg;
+        struct asw_err err = {0};
+        if (asw_config_parse(text, "t.ini", &cfg, &err))
+            fail_msg("config: %s", err.msg);
+        struct asw_result res;
+        memset(&res, 0, sizeof res);
+        int over = asw_pipeline_fetch(&cfg, &u, 0, NULL, &res);
+        if (!with_ca) {
+            /* refused at once: a certificate error is not retried */
+            assert_int_equal(over, 1);
+            assert_int_equal(res.status, ASW_ST_FAILED);
+            if (!strstr(res.error, "download:ENET:") ||
+                !strstr(res.error, "(curl 60)"))
+                fail_msg("%s", res.error);
+            assert_int_equal(requests(), 0);
+            assert_int_equal(file_size(got), -1);
+        } else {
+            if (over)
+                fail_msg("%s", res.error);
+            assert_int_equal(requests(), 1);
+            assert_int_equal(file_size(got), (int64_t)DATA_LEN);
+        }
+        asw_result_clear(&res);
+        asw_config_free(&cfg);
+    }
+    unsetenv("ASW_T_DL_CADIR");
+    asw_unit_clear(&u);
+
+    /* almasweep fetch, without and with --ca-file */
+    char dest[320], errf[320], out[400];
+    snprintf(dest, sizeof dest, "%s/cli", work);
+    snprintf(errf, sizeof errf, "%s/fetch.err", work);
+    snprintf(out, sizeof out, "%s/file", dest);
+    char *plain[] = {"fetch", "--quiet", "--retries", "1", "--backoff",
+                     "0.01",  "--dest",  dest,        url, NULL};
+    assert_int_equal(run_fetch_cli(plain, 9, errf), ASW_EXIT_UNITS_FAILED);
+    assert_file_has(errf, "(curl 60)");
+    assert_int_equal(requests(), 1); /* none more */
+    assert_int_equal(file_size(out), -1);
+    char *with[] = {"fetch", "--quiet", "-s", "1", "--ca-file",
+                    ca,      "--dest",  dest, url, NULL};
+    assert_int_equal(run_fetch_cli(with, 9, errf), ASW_EXIT_OK);
+    assert_int_equal(requests(), 2);
+    assert_int_equal(file_size(out), (int64_t)DATA_LEN);
+    /* a bundle that cannot be read is a usage error, naming it */
+    char missing[340];
+    snprintf(missing, sizeof missing, "%s/missing.pem", f->dir);
+    char *bad[] = {"fetch", "--ca-file", missing, "--dest", dest, url, NULL};
+    assert_int_equal(run_fetch_cli(bad, 6, errf), ASW_EXIT_USAGE);
+    assert_file_has(errf, "--ca-file");
+    assert_file_has(errf, "missing.pem: No such file or directory");
+    assert_int_equal(requests(), 2);
+
+    asw_testdir_remove(work);
+    unlink(ca);
+    MHD_stop_daemon(d);
+}
+
 /* The archive's #1740 case: a stalled transfer is cut by the low-speed
  * limit and resumed. The stalled connection stays open until the fetch
  * returns, so only the client's own timeout can have ended attempt 1. */
@@ -1285,12 +1427,13 @@ static void test_seg_503_per_segment(void **state)
     struct asw_err err = {0};
     assert_int_equal(asw_dl_fetch(&r, &st, &err), 0);
     assert_complete(f);
-    assert_int_equal(requests(), 6);
-    /* Both 503s normally cost an attempt each; libcurl may also resend a
-     * request by itself when the server closed a reused connection (the
-     * server then counts a request the client did not start), so the
-     * client's count may be one short. */
-    assert_true(st.attempts >= 5 && st.attempts <= 6);
+    /* The server answered 503 twice and served 4 segments: at least 6
+     * requests. libcurl also resends a request by itself when the server
+     * closed a reused connection under it (seen under load: 7-8 requests
+     * for 6 attempts, or 6 requests for 5 attempts), so the counts are
+     * bounds, not equalities. */
+    assert_true(requests() >= 6);
+    assert_true(st.attempts >= 5 && st.attempts <= requests());
 }
 
 /* A segment that keeps failing exhausts its retries: the call fails
@@ -1535,6 +1678,7 @@ int main(void)
         T(test_mirror_failover),
         T(test_redirect),
         T(test_tls_verified),
+        T(test_tls_ca_file_setting),
         T(test_stall_then_resume),
         T(test_enospc),
         T(test_progress_abort),

@@ -3,8 +3,9 @@
  * unit's pipeline (asw_pipeline_run_ex, asw_pipeline_fetch_file) against
  * a libmicrohttpd server in this process serving tars built here: a good
  * ALMA product tar, hostile ones ("../x", "/abs/x", a symlink out), a
- * plain file, a slow one and one whose body always stops halfway; every
- * file also under /auth/, behind HTTP Basic "u:p". The server counts the
+ * plain file, a slow one, one whose body always stops halfway and one
+ * that drips (about 100 bytes/s); every file also under /auth/, behind
+ * HTTP Basic "u:p". The server counts the
  * requests it answers at once. The backend is a test double that lists
  * what the unit directory holds when it runs.
  *
@@ -36,6 +37,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testdir.h"
@@ -48,6 +50,7 @@
          "uid___A001_X1284_X265e.J1924-2914_bp.spw16.mfs.I.pbcor.fits"
 #define BIG_LEN  ((size_t)1024 * 1024)
 #define SLOW_LEN ((size_t)4 * 1024 * 1024)
+#define DRIP_LEN ((size_t)300) /* one byte per 10 ms: about 3 s */
 
 struct blob {
     char name[64];
@@ -55,6 +58,7 @@ struct blob {
     size_t len;
     int slow;       /* trickle 64 kB per 20 ms */
     int short_body; /* the connection closes after half of every body */
+    int drip;       /* one byte per 10 ms */
 };
 
 static struct {
@@ -64,7 +68,7 @@ static struct {
     int requests;
     int auth_refused;       /* /auth/ requests answered 401 */
     int active, max_active; /* bodies being sent at once */
-    struct blob blobs[10];
+    struct blob blobs[12];
     int n_blobs;
     char abs_target[300]; /* where /abs.tar would write */
     volatile int released;
@@ -193,6 +197,13 @@ static void make_blobs(void)
     memcpy(b->p, S.blobs[S.n_blobs - 2].p, BIG_LEN);
     b->len = BIG_LEN;
     b->short_body = 1;
+
+    b = &S.blobs[S.n_blobs++];
+    snprintf(b->name, sizeof b->name, "drip.bin");
+    b->p = malloc(DRIP_LEN);
+    memset(b->p, 'd', DRIP_LEN);
+    b->len = DRIP_LEN;
+    b->drip = 1;
 }
 
 /* ---- the server ---------------------------------------------------- */
@@ -219,6 +230,12 @@ static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
             return MHD_CONTENT_READER_END_WITH_ERROR;
         if (max > r->len / 2 - pos)
             max = r->len / 2 - pos;
+    }
+    if (r->b->drip) {
+        if (S.released)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        usleep(10 * 1000);
+        max = 1;
     }
     if (r->b->slow) {
         if (S.released)
@@ -758,6 +775,171 @@ static void test_credentials_env(void **state)
     unsetenv("ASW_T_PF_PASS");
 }
 
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The request every sweep download is made with carries the [download]
+ * and [archive] keys; without them, the defaults of docs/config.md (not
+ * asw_dl_request_init's 3 retries and 60 s). */
+static void test_dl_request_from_config(void **state)
+{
+    struct fx *f = *state;
+    struct asw_dl_request req;
+    load_cfg(f, NULL);
+    asw_pipeline_dl_request(&f->cfg, "http://x/a.tar", "/d/a.tar", 77, &req);
+    assert_string_equal(req.url, "http://x/a.tar");
+    assert_string_equal(req.dest_path, "/d/a.tar");
+    assert_int_equal(req.expected_bytes, 77);
+    assert_int_equal(req.max_retries, 1);
+    assert_true(req.backoff_initial_s == 1.0);
+    assert_true(req.backoff_max_s == 60.0);
+    assert_int_equal(req.connect_timeout_s, 30);
+    assert_int_equal(req.low_speed_limit_bps, 1);
+    assert_int_equal(req.low_speed_time_s, 120);
+    assert_null(req.ca_file);
+    assert_null(req.user_env);
+
+    /* ca_file: ${VAR} expanded, a relative path made absolute (libcurl
+     * may open it after an extraction changed the working directory) */
+    char ca[400], cwd[4096], abs_root[4096];
+    snprintf(ca, sizeof ca, "%s/ca.pem", f->root);
+    FILE *fp = fopen(ca, "w");
+    assert_non_null(fp);
+    fputs("not checked here\n", fp);
+    fclose(fp);
+    assert_non_null(realpath(f->root, abs_root));
+    setenv("ASW_T_PF_CADIR", f->root, 1);
+    load_cfg(f, "retries = 7\nbackoff = 0.25\nbackoff_max = 3\n"
+                "connect_timeout = 11\nlow_speed_limit = 2M\n"
+                "low_speed_time = 13\nsegments = 6\nmax_transfers = 5\n"
+                "min_segment = 1M\nca_file = ${ASW_T_PF_CADIR}/ca.pem\n"
+                "[archive]\nmirrors = http://m2\ncredentials = env\n"
+                "user_env = ASW_T_U\npassword_env = ASW_T_P\n");
+    unsetenv("ASW_T_PF_CADIR");
+    asw_pipeline_dl_request(&f->cfg, "http://x/a.tar", "/d/a.tar", -1, &req);
+    assert_int_equal(req.max_retries, 7);
+    assert_true(req.backoff_initial_s == 0.25);
+    assert_true(req.backoff_max_s == 3.0);
+    assert_int_equal(req.connect_timeout_s, 11);
+    assert_int_equal(req.low_speed_limit_bps, 2L << 20);
+    assert_int_equal(req.low_speed_time_s, 13);
+    assert_int_equal(req.segments, 5);
+    assert_int_equal(req.min_segment_bytes, 1 << 20);
+    assert_int_equal(req.n_mirrors, 2);
+    assert_string_equal(req.mirrors[1], "http://m2");
+    assert_string_equal(req.user_env, "ASW_T_U");
+    assert_string_equal(req.password_env, "ASW_T_P");
+    char want[4200];
+    snprintf(want, sizeof want, "%s/ca.pem", abs_root);
+    assert_string_equal(req.ca_file, want);
+
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(f->root), 0);
+    load_cfg(f, "ca_file = ca.pem\n");
+    assert_int_equal(chdir(cwd), 0);
+    assert_string_equal(f->cfg.ca_file, want);
+
+    /* a file that cannot be read is refused when the file is read, with
+     * the line, the key and the reason */
+    struct asw_config c;
+    struct asw_err err = {0};
+    char text[1200];
+    snprintf(text, sizeof text,
+             "[archive]\nmirrors = http://x\n[download]\n"
+             "ca_file = %s/missing.pem\n",
+             f->root);
+    assert_int_equal(asw_config_parse(text, "t.ini", &c, &err), ASW_ECONFIG);
+    if (!strstr(err.msg, "t.ini:4: bad value for [download] ca_file: "
+                         "cannot read '") ||
+        !strstr(err.msg, "missing.pem': No such file or directory"))
+        fail_msg("%s", err.msg);
+    snprintf(text, sizeof text,
+             "[archive]\nmirrors = http://x\n[download]\nca_file = %s\n",
+             f->root);
+    assert_int_equal(asw_config_parse(text, "t.ini", &c, &err), ASW_ECONFIG);
+    if (!strstr(err.msg, "ca_file") || !strstr(err.msg, "not a regular file"))
+        fail_msg("%s", err.msg);
+    unlink(ca);
+}
+
+/* [download] low_speed_limit and low_speed_time reach the transfer: a
+ * file that drips at about 100 bytes/s (3 s in all) is abandoned after
+ * about a second when 1 kB/s is required, and retried ([download]
+ * retries); the same file completes when 5 bytes/s suffice. With the
+ * defaults (1 byte/s, 120 s) the first case would complete too. */
+static void test_low_speed(void **state)
+{
+    struct fx *f = *state;
+    load_cfg(f, "segments = 1\nbackoff = 0.01\nbackoff_max = 0.01\n"
+                "low_speed_limit = 1k\nlow_speed_time = 1\n");
+    add_file(f, "drip.bin", blob_len("drip.bin"));
+    double t0 = mono_s();
+    run_unit(f);
+    double dt = mono_s() - t0;
+    assert_int_equal(f->res.status, ASW_ST_FAILED);
+    assert_error_has(f, "download:ENET:");
+    assert_error_has(f, "(curl 28)"); /* CURLE_OPERATION_TIMEDOUT */
+    assert_error_has(f, "gave up after 2 attempts");
+    if (S.requests != 2)
+        fail_msg("%d requests: %s", S.requests, f->res.error);
+    assert_true(f->res.bytes_fetched > 0);
+    assert_true(f->res.bytes_fetched < blob_len("drip.bin"));
+    /* two attempts of about a second; a slack for a loaded machine */
+    if (dt > 4.5)
+        fail_msg("took %.2f s: the low-speed abort did not cut it", dt);
+
+    load_cfg(f, "segments = 1\nlow_speed_limit = 5\nlow_speed_time = 1\n");
+    S.requests = 0;
+    t0 = mono_s();
+    run_unit(f);
+    dt = mono_s() - t0;
+    if (f->res.status != ASW_ST_DONE)
+        fail_msg("%s", f->res.error);
+    /* resumed from what the failed run kept */
+    if (S.requests != 1)
+        fail_msg("%d requests", S.requests);
+    assert_true(dt > 0.5);
+}
+
+/* [download] backoff and backoff_max reach the retries: a file whose body
+ * always stops short fails after retries + 1 attempts, and the time
+ * between them follows the delays (equal jitter: d/2 .. d). */
+static void test_backoff(void **state)
+{
+    struct fx *f = *state;
+    /* 3 retries after 10 ms, 20 ms, 20 ms: well under a second; the
+     * default (1 s doubling) would sleep at least 0.5 + 1 + 2 s. */
+    load_cfg(f, "segments = 1\nretries = 3\nbackoff = 0.01\n"
+                "backoff_max = 0.02\n");
+    add_file(f, "short.bin", blob_len("short.bin"));
+    double t0 = mono_s();
+    run_unit(f);
+    double dt = mono_s() - t0;
+    assert_int_equal(f->res.status, ASW_ST_FAILED);
+    assert_error_has(f, "gave up after 4 attempts");
+    if (dt > 1.0)
+        fail_msg("3 retries took %.2f s", dt);
+
+    /* 4 retries after 0.25 s each, capped: 0.5 .. 1 s of sleep; without
+     * the cap 0.25, 0.5, 1, 2 s: at least 1.875 s. */
+    char part[600];
+    snprintf(part, sizeof part, "%s/short.bin.part", f->unit_dir);
+    unlink(part);
+    load_cfg(f, "segments = 1\nretries = 4\nbackoff = 0.25\n"
+                "backoff_max = 0.25\n");
+    t0 = mono_s();
+    run_unit(f);
+    dt = mono_s() - t0;
+    assert_int_equal(f->res.status, ASW_ST_FAILED);
+    assert_error_has(f, "gave up after 5 attempts");
+    if (dt < 0.5 || dt > 1.8)
+        fail_msg("4 capped retries took %.2f s", dt);
+}
+
 /* [download] max_transfers caps the connections of one worker whatever
  * segments asks for; without the cap the same file runs more at once. */
 static void test_max_transfers(void **state)
@@ -1056,6 +1238,12 @@ static void test_config_keys(void **state)
     assert_int_equal(cfg.max_transfers, 4);
     assert_int_equal(cfg.extract_during, 1);
     assert_int_equal(cfg.scratch_reserve_bytes, 1LL << 30);
+    assert_true(cfg.backoff_s == 1.0);
+    assert_true(cfg.backoff_max_s == 60.0);
+    assert_int_equal(cfg.connect_timeout_s, 30);
+    assert_int_equal(cfg.low_speed_limit_bps, 1);
+    assert_int_equal(cfg.low_speed_time_s, 120);
+    assert_null(cfg.ca_file);
     asw_config_free(&cfg);
 
     char text[512];
@@ -1071,6 +1259,60 @@ static void test_config_keys(void **state)
     assert_int_equal(cfg.extract_during, 0);
     assert_int_equal(cfg.scratch_reserve_bytes, 2LL << 30);
     asw_config_free(&cfg);
+
+    setenv("ASW_T_PF_BACKOFF", "0.5", 1);
+    snprintf(text, sizeof text,
+             "%s[download]\nbackoff = ${ASW_T_PF_BACKOFF}\n"
+             "backoff_max = 7.5\nconnect_timeout = 12\n"
+             "low_speed_limit = 4k\nlow_speed_time = 9\nca_file =\n",
+             base);
+    assert_int_equal(asw_config_parse(text, "t.ini", &cfg, &err), 0);
+    unsetenv("ASW_T_PF_BACKOFF");
+    assert_true(cfg.backoff_s == 0.5);
+    assert_true(cfg.backoff_max_s == 7.5);
+    assert_int_equal(cfg.connect_timeout_s, 12);
+    assert_int_equal(cfg.low_speed_limit_bps, 4096);
+    assert_int_equal(cfg.low_speed_time_s, 9);
+    assert_null(cfg.ca_file); /* empty: the system's CAs */
+    asw_config_free(&cfg);
+    snprintf(text, sizeof text, "%s[download]\nlow_speed_limit = 250\n", base);
+    assert_int_equal(asw_config_parse(text, "t.ini", &cfg, &err), 0);
+    assert_int_equal(cfg.low_speed_limit_bps, 250);
+    asw_config_free(&cfg);
+
+    /* The new keys: refused with the line, the key and what is allowed. */
+    static const struct {
+        const char *text, *key, *says;
+    } bad_dl[] = {
+        {"backoff = 0\n", "backoff: '0'", "more than 0"},
+        {"backoff = -1\n", "backoff: '-1'", "more than 0"},
+        {"backoff = 1s\n", "backoff: '1s'", "seconds"},
+        {"backoff = 3601\n", "backoff: '3601'", "at most 3600"},
+        {"backoff_max = 0\n", "backoff_max: '0'", "more than 0"},
+        {"backoff_max = -5\n", "backoff_max: '-5'", "more than 0"},
+        {"connect_timeout = 0\n", "connect_timeout: '0'", "1 to 3600"},
+        {"connect_timeout = -3\n", "connect_timeout: '-3'", "1 to 3600"},
+        {"low_speed_limit = 0\n", "low_speed_limit: '0'", "at least 1"},
+        {"low_speed_limit = -1k\n", "low_speed_limit: '-1k'", "at least 1"},
+        {"low_speed_limit = 1.5k\n", "low_speed_limit: '1.5k'", "suffixes"},
+        {"low_speed_time = 0\n", "low_speed_time: '0'", "1 to 86400"},
+        {"low_speed_time = 2.5\n", "low_speed_time: '2.5'", "1 to 86400"},
+    };
+    for (size_t i = 0; i < sizeof bad_dl / sizeof bad_dl[0]; i++) {
+        snprintf(text, sizeof text, "%s[download]\n%s", base, bad_dl[i].text);
+        assert_int_equal(asw_config_parse(text, "t.ini", &cfg, &err),
+                         ASW_ECONFIG);
+        if (!strstr(err.msg, "t.ini:4: bad value for [download] ") ||
+            !strstr(err.msg, bad_dl[i].key) || !strstr(err.msg, bad_dl[i].says))
+            fail_msg("'%s': %s", bad_dl[i].text, err.msg);
+    }
+    /* The cap below the first delay makes no sense: refused, naming both. */
+    snprintf(text, sizeof text, "%s[download]\nbackoff = 10\nbackoff_max = 5\n",
+             base);
+    assert_int_equal(asw_config_parse(text, "t.ini", &cfg, &err), ASW_ECONFIG);
+    if (!strstr(err.msg, "[download] backoff_max (5 s) is below backoff "
+                         "(10 s)"))
+        fail_msg("%s", err.msg);
 
     const char *bad[] = {
         "[download]\nsegments = 0\n",      "[download]\nsegments = 33\n",
@@ -1102,6 +1344,9 @@ int main(void)
         T(test_short_body_segmented),
         T(test_credentials_env),
         T(test_max_transfers),
+        T(test_dl_request_from_config),
+        T(test_low_speed),
+        T(test_backoff),
         T(test_scratch_full_before),
         T(test_scratch_full_single),
         T(test_scratch_full_segmented),
