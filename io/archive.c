@@ -49,6 +49,8 @@ static int conn_init(struct conn *c, const struct asw_config *cfg,
     c->o.retries = cfg ? cfg->archive_retries : 3;
     if (cfg && cfg->connect_timeout_s)
         c->o.connect_timeout_s = cfg->connect_timeout_s;
+    if (cfg)
+        c->o.ca_file = cfg->ca_file; /* [download] ca_file: TAP, DataLink */
     if (cfg && cfg->credentials && strcmp(cfg->credentials, "env") == 0) {
         const char *u = getenv(cfg->user_env), *p = getenv(cfg->password_env);
         if (!u || !*u || !p)

@@ -213,6 +213,8 @@ static void setup(CURL *h, const char *url, const char *form,
     /* Verification is not configurable on purpose (STYLE.md). */
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (o->ca_file && *o->ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
     if (o->user) {
         curl_easy_setopt(h, CURLOPT_USERNAME, o->user);
         curl_easy_setopt(h, CURLOPT_PASSWORD, o->password ? o->password : "");
@@ -246,6 +248,7 @@ int asw_http_request_sink(const char *url, const char *form,
         o.client = opts->client;
         o.user = opts->user;
         o.password = opts->password;
+        o.ca_file = opts->ca_file;
     }
     CURL *h = o.client ? o.client->h : curl_easy_init();
     if (!h)

@@ -37,6 +37,9 @@ struct asw_http_opts {
      * netrc file, if any (curl's optional netrc). */
     const char *user;
     const char *password;
+    /* CA bundle replacing the system's (CURLOPT_CAINFO), borrowed; NULL or
+     * "": the system's. Verification itself is always on. */
+    const char *ca_file;
 };
 
 /*

@@ -17,6 +17,8 @@
 #include <cmocka.h>
 
 #include "io/download.h"
+#include "io/http.h"
+#include "src/buf.h"
 #include "jobs/pipeline.h"
 #include "src/cli/cli.h"
 #include "src/config.h"
@@ -967,6 +969,29 @@ static void test_tls_ca_file_setting(void **state)
     unsetenv("ASW_T_DL_CADIR");
     asw_unit_clear(&u);
 
+    /* The archive queries' client (io/http.c, TAP and DataLink): the
+     * same CA setting. */
+    for (int with_ca = 0; with_ca <= 1; with_ca++) {
+        struct asw_http_opts ho = {.retries = 0, .connect_timeout_s = 5};
+        ho.ca_file = with_ca ? ca : NULL;
+        struct asw_buf body;
+        asw_buf_init(&body, 2 * DATA_LEN);
+        long status = 0;
+        struct asw_err herr = {0};
+        int hrc = asw_http_request(url, NULL, &ho, &body, &status, &herr);
+        if (with_ca) {
+            if (hrc)
+                fail_msg("http with ca_file: %s", herr.msg);
+            assert_int_equal(status, 200);
+            assert_int_equal(body.len, DATA_LEN);
+        } else {
+            assert_int_not_equal(hrc, 0);
+            assert_int_equal(status, 0);
+        }
+        asw_buf_free(&body);
+    }
+    assert_int_equal(requests(), 2);
+
     /* almasweep fetch, without and with --ca-file */
     char dest[320], errf[320], out[400];
     snprintf(dest, sizeof dest, "%s/cli", work);
@@ -976,12 +1001,12 @@ static void test_tls_ca_file_setting(void **state)
                      "0.01",  "--dest",  dest,        url, NULL};
     assert_int_equal(run_fetch_cli(plain, 9, errf), ASW_EXIT_UNITS_FAILED);
     assert_file_has(errf, "(curl 60)");
-    assert_int_equal(requests(), 1); /* none more */
+    assert_int_equal(requests(), 2); /* none more */
     assert_int_equal(file_size(out), -1);
     char *with[] = {"fetch", "--quiet", "-s", "1", "--ca-file",
                     ca,      "--dest",  dest, url, NULL};
     assert_int_equal(run_fetch_cli(with, 9, errf), ASW_EXIT_OK);
-    assert_int_equal(requests(), 2);
+    assert_int_equal(requests(), 3);
     assert_int_equal(file_size(out), (int64_t)DATA_LEN);
     /* a bundle that cannot be read is a usage error, naming it */
     char missing[340];
@@ -990,7 +1015,7 @@ static void test_tls_ca_file_setting(void **state)
     assert_int_equal(run_fetch_cli(bad, 6, errf), ASW_EXIT_USAGE);
     assert_file_has(errf, "--ca-file");
     assert_file_has(errf, "missing.pem: No such file or directory");
-    assert_int_equal(requests(), 2);
+    assert_int_equal(requests(), 3);
 
     asw_testdir_remove(work);
     unlink(ca);
