@@ -87,10 +87,14 @@ static void running_median(const double *v, size_t n, int half, double *out,
     }
 }
 
+#define POLY_MAX 4 /* coefficients: order 3 */
+
 /* Weighted polynomial fit of y over the channels with mask[i]; evaluates
- * it into fit[0..n). Returns 0 or -1. */
+ * it into fit[0..n) and stores the coefficients' covariance (for noise
+ * sig, in the variable x = 2 i / (n - 1) - 1; POLY_MAX x POLY_MAX,
+ * row-major) in cov_out. Returns 0 or -1. */
 static int poly_fit(const double *y, const double *sig, const char *mask,
-                    size_t n, int order, double *fit)
+                    size_t n, int order, double *fit, double *cov_out)
 {
     size_t m = 0, p = (size_t)order + 1;
     for (size_t i = 0; i < n; i++)
@@ -126,6 +130,9 @@ static int poly_fit(const double *y, const double *sig, const char *mask,
             s += gsl_vector_get(c, j) * xp;
         fit[i] = s;
     }
+    for (size_t i = 0; i < p; i++)
+        for (size_t j = 0; j < p; j++)
+            cov_out[i * POLY_MAX + j] = gsl_matrix_get(cov, i, j);
     rc = 0;
 out:
     gsl_matrix_free(X);
@@ -317,6 +324,10 @@ struct work {
     double *base, *d, *z[4], *st, *tmp;
     float *scratch;
     double *fx, *fy, *fs; /* profile-fit buffers */
+    /* The continuum polynomial's coefficient covariance (poly_fit), for
+     * white noise of the final noise_jy; cont_np coefficients. */
+    double cont_cov[POLY_MAX * POLY_MAX];
+    int cont_np;
 };
 
 static const int widths[4] = {1, 2, 4, 8};
@@ -456,6 +467,7 @@ static void measure_feature(struct work *W, const double *cont,
     L->cont_jy = cont[p];
     L->saturated = sat;
     double centre = (double)p, fwhm_ch = NAN, tpk = tau[p], tpk_err = W->st[p];
+    int fitted = 0;
     if (sat) {
         tpk = -INFINITY;
         for (size_t i = lo; i <= hi; i++)
@@ -485,6 +497,7 @@ static void measure_feature(struct work *W, const double *cont,
             tpk_err = perr[0];
             centre = par[1];
             fwhm_ch = par[2];
+            fitted = 1;
         }
     }
     if (!isfinite(fwhm_ch)) {
@@ -514,19 +527,62 @@ static void measure_feature(struct work *W, const double *cont,
     }
     double dv = ASW_C_KMS * chan_width_hz(W->freq, n, p) / nu0;
     L->fwhm_kms = fwhm_ch * dv;
+    /* The window of the sum: the feature widened to the fitted line
+     * +-2 FWHM (all but 3e-6 of a Gaussian; one channel more either
+     * side for the response's spread), not into a feature measured
+     * before. The feature's extent alone (where the filtered depth
+     * stays above extent_sigma) is chosen by the noise: it ends where
+     * the noise happens to make the spectrum shallow and cuts the
+     * line's wings where it is deep, and a sum over it was biased high
+     * (+0.6 to +2.7% in the accuracy test). The extent stays in the
+     * window for a feature one Gaussian does not describe (a blend). */
+    size_t ilo = lo, ihi = hi;
+    if (fitted) {
+        double half = 2.0 * fwhm_ch + (W->k[0] > 0 ? 1.0 : 0.0);
+        double a = floor(centre - half), b = ceil(centre + half);
+        size_t wa = a <= 0 ? 0 : (size_t)a;
+        size_t wb = b >= (double)(n - 1) ? n - 1 : (size_t)b;
+        while (ilo > wa && !W->claimed[ilo - 1])
+            ilo--;
+        while (ihi < wb && !W->claimed[ihi + 1])
+            ihi++;
+    }
     /* The error of the sum counts the correlation of neighbouring
      * channels (over many Hanning-smoothed channels: 8/3 of the variance
-     * of independent ones). */
-    double ti = 0, te = 0;
-    for (size_t i = lo; i <= hi; i++) {
+     * of independent ones) and the continuum's error, which is common to
+     * the window's channels. tau_i = ln S_c,i - ln S_i; the polynomial's
+     * coefficients c have the covariance C of the fit (white noise) and
+     * d sum ln S_c / dc_j = g_j = sum_i x_i^j / S_c,i, so the continuum
+     * adds g^T C g. A window channel that the continuum fit also used
+     * (a weak line's wings) enters both: Cov(S_c,i, S_l) = x_i^T C x_l,
+     * which takes 2 sum_l g^T C x_l / S_l off. Over the many channels
+     * the polynomial averages, correlated noise scales both by
+     * sum_l rho(l). */
+    double ti = 0, te = 0, g[POLY_MAX] = {0}, h[POLY_MAX] = {0};
+    double scale = n > 1 ? 2.0 / (double)(n - 1) : 1.0;
+    for (size_t i = ilo; i <= ihi; i++) {
         if (!W->valid[i] || !isfinite(tau[i]))
             continue;
         ti += tau[i];
         for (size_t l = i > (size_t)MAX_LAG ? i - MAX_LAG : 0;
-             l <= hi && l <= i + MAX_LAG; l++)
-            if (l >= lo && W->valid[l] && isfinite(tau[l]))
+             l <= ihi && l <= i + MAX_LAG; l++)
+            if (l >= ilo && W->valid[l] && isfinite(tau[l]))
                 te += W->st[i] * W->st[l] * W->rho[i > l ? i - l : l - i];
+        double x = (double)i * scale - 1.0, xp = 1.0;
+        for (int j = 0; j < W->cont_np; j++, xp *= x) {
+            g[j] += xp / cont[i];
+            if (W->mask[i])
+                h[j] += xp / W->S[i];
+        }
     }
+    double rsum = 1.0;
+    for (int l = 1; l <= MAX_LAG; l++)
+        rsum += 2.0 * W->rho[l];
+    double tc = 0;
+    for (int j = 0; j < W->cont_np; j++)
+        for (int m = 0; m < W->cont_np; m++)
+            tc += g[j] * (g[m] - 2.0 * h[m]) * W->cont_cov[j * POLY_MAX + m];
+    te += rsum * tc;
     L->tau_int_kms = ti * dv;
     L->tau_int_err_kms = sat ? NAN : sqrt(te) * dv;
 }
@@ -626,7 +682,7 @@ int asw_absorb_analyse(const double *freq_hz, const double *flux_jy,
     memcpy(W.mask, W.valid, n);
     double k = 1.0;
     for (int it = 0; it < 30; it++) {
-        if (poly_fit(flux_jy, W.base, W.mask, n, order, cont_jy)) {
+        if (poly_fit(flux_jy, W.base, W.mask, n, order, cont_jy, W.cont_cov)) {
             rc = asw_err_set(err, ASW_EINVAL, "absorb", "continuum fit failed");
             goto out;
         }
@@ -667,6 +723,9 @@ int asw_absorb_analyse(const double *freq_hz, const double *flux_jy,
         k = 1.0;
     for (size_t i = 0; i < n; i++)
         noise_jy[i] = W.valid[i] ? k * W.base[i] : NAN;
+    W.cont_np = order + 1;
+    for (int i = 0; i < POLY_MAX * POLY_MAX; i++)
+        W.cont_cov[i] *= k * k;
 
     /* No absorption analysis on a continuum that is not clearly there. */
     size_t nc = 0;
