@@ -10,7 +10,12 @@
 #                spectral index, the absorption line; files kept
 #   options      B without calibration: phase self-calibration, briggs
 #                weighting, removal of the ASDM, intermediate files and
-#                CASA images
+#                CASA images (all three together)
+#   removal      S once per removal option alone (remove_asdm,
+#                remove_intermediate, remove_casa_images) and once with all
+#                three: builtin calibration (calibration tables), phase
+#                self-calibration (its tables in images/), mfs; exactly that
+#                option's files go, everything else stays
 #   failures     mpirun -n 2; H (hostile field names), E (corrupt ASDM:
 #                script error), K (CASA killed with SIGKILL), T (hangs
 #                past the step wall-time limit), S (must work)
@@ -117,6 +122,37 @@ options)
     check options "$work/options" "$data" \
         --reference "$ASW_BUILD_DIR/test-work/casa-accept/accept" \
         --casa-python "$py" || exit 1
+    ;;
+removal)
+    # Each option on its own, so that one option removing another's files,
+    # or doing nothing because another covers it, shows; then all three.
+    # The launcher shim prints, before each step, whether the ASDM is there.
+    # The four sweeps of S run at the same time, to use both cores (a step
+    # is one CASA process); their output is shown after all have ended.
+    export ASW_TEST_INVENTORY=1
+    opts="remove_asdm remove_intermediate remove_casa_images all"
+    pids=
+    for opt in $opts; do
+        if [ $opt = all ]; then
+            set -- "remove_asdm = true" "remove_intermediate = true" \
+                "remove_casa_images = true"
+        else
+            set -- "$opt = true"
+        fi
+        config $opt "2023.1.00004.S" "calibration = builtin" \
+            "tclean_modes = mfs" "selfcal = true" \
+            "launcher = {python} $here/launcher_shim.py {script}" "$@"
+        ( rc=0; run $opt 0 >"$work/$opt/run.out" 2>&1 || rc=$?
+          echo $rc >"$work/$opt/run.rc" ) &
+        pids="$pids $!"
+    done
+    for p in $pids; do wait "$p" || true; done
+    for opt in $opts; do
+        cat "$work/$opt/run.out"
+        rc=$(cat "$work/$opt/run.rc" 2>/dev/null || echo none)
+        [ "$rc" = 0 ] || { echo "FAIL: $opt sweep exit $rc (expected 0)"; exit 1; }
+    done
+    check removal "$work" "$data" || exit 1
     ;;
 failures)
     marker=$(cat "$data/marker")

@@ -5,6 +5,7 @@ FITS (astropy) and the files the units left behind.
 
   check_casa.py accept      SWEEPDIR DATADIR --casa-python PY
   check_casa.py options     SWEEPDIR DATADIR --reference ACCEPT_SWEEPDIR --casa-python PY
+  check_casa.py removal     WORKDIR  DATADIR
   check_casa.py failures    SWEEPDIR DATADIR --marker PREFIX --limit S --casa-python PY
   check_casa.py mpilaunch   SWEEPDIR DATADIR --casa-python PY
   check_casa.py unavailable WORKDIR  DATADIR
@@ -358,12 +359,150 @@ def options(a):
           'ASDM removed')
     for p in ('casa/%s.ms' % uid, 'casa/%s.cal.ms' % uid, 'casa/cal', 'casa/images'):
         check(not os.path.exists(os.path.join(ud, p)), '%s removed' % p)
+    top = set(os.listdir(os.path.join(ud, 'casa')))
+    check(top == CASA_ALWAYS, 'casa/ holds exactly %s (left: %s, missing: %s)'
+          % (sorted(CASA_ALWAYS), sorted(top - CASA_ALWAYS), sorted(CASA_ALWAYS - top)))
     check(len(glob.glob(os.path.join(ud, 'casa', 'fits', '*.pbcor.fits'))) == 10,
           '10 pbcor FITS kept in the unit directory')
     check(len(glob.glob(os.path.join(od, 'fits', '*.pbcor.fits'))) == 10,
           '10 pbcor FITS in the output directory')
     check(len(glob.glob(os.path.join(od, 'logs', 'casa-*.log'))) >= 4,
           'CASA logs kept')
+
+
+# ---- removal ---------------------------------------------------------------
+
+# What a unit's work directory <unit>/casa holds after a done unit, by what
+# removes it (docs/casa-mode.md "Removal options").
+CASA_ALWAYS = {'fits', 'home', 'logs', 'meta.json', 'split.json', 'images.json'}
+
+
+def casa_intermediate(uid):
+    return {'%s.ms' % uid, '%s.ms.flagversions' % uid, '%s.cal.ms' % uid, 'cal'}
+
+
+CASA_IMAGES = {'images'}
+REMOVAL_RUNS = (('remove_asdm', {'asdm'}), ('remove_intermediate', {'intermediate'}),
+                ('remove_casa_images', {'images'}),
+                ('all', {'asdm', 'intermediate', 'images'}))
+STEPS = ['01-import', '02-metadata', '03-calibrate', '04-split', '05-image']
+
+
+def tree(path):
+    """Every file and directory below path, relative to it, sorted."""
+    out = []
+    for root, dirs, files in os.walk(path):
+        out += [os.path.relpath(os.path.join(root, n), path) for n in dirs + files]
+    return sorted(out)
+
+
+def is_table(p):
+    return os.path.isfile(os.path.join(p, 'table.dat'))
+
+
+def removal(a):
+    """S swept once per removal option alone and once with all three
+    (builtin calibration, self-calibration, mfs): each removes exactly its
+    own files, keeps every other option's files intact (the same files as
+    the runs that keep them), and the FITS, logs and step results stay."""
+    uid = 'uid___A002_Xc0ffee_X4'
+    inter = casa_intermediate(uid)
+    inv = {}
+    for opt, gone in REMOVAL_RUNS:
+        sweep = os.path.join(a.sweep, opt)
+        units, images, _, _ = load(sweep)
+        u = units.get(uid)
+        check(u is not None and s(u['status']) == 'done',
+              '%s: %s done (%s)' % (opt, uid, s(u['error']) if u is not None else 'no row'))
+        files = sorted(s(r['file']) for r in images)
+        check(len(files) == 2, '%s: 2 images (2 calibrators, mfs): %s' % (opt, files))
+        ud = unit_dir(sweep, uid)
+        cd = os.path.join(ud, 'casa')
+        od = out_dir(sweep, uid)
+        # The work directory holds exactly what no option of this run removes.
+        want = set(CASA_ALWAYS)
+        if 'intermediate' not in gone:
+            want |= inter
+        if 'images' not in gone:
+            want |= CASA_IMAGES
+        top = set(os.listdir(cd)) if os.path.isdir(cd) else set()
+        check(top == want, '%s: casa/ holds exactly %s (not removed: %s; removed: %s)'
+              % (opt, sorted(want), sorted(top - want), sorted(want - top)))
+        # The ASDM: removed by remove_asdm only, right after import (the
+        # launcher shim looked before every step).
+        raw = glob.glob(os.path.join(ud, '*', 'science_goal.*', '*', '*', 'raw'))
+        asdm = glob.glob(os.path.join(ud, '*', 'science_goal.*', '*', '*', 'raw',
+                                      '%s.asdm.sdm' % uid))
+        if 'asdm' in gone:
+            check(len(raw) == 1 and not asdm, '%s: ASDM removed (raw/ holds %s)'
+                  % (opt, os.listdir(raw[0]) if raw else 'no raw/'))
+        else:
+            check(len(asdm) == 1 and os.path.isfile(os.path.join(asdm[0], 'ASDM.xml')) and
+                  os.path.isfile(os.path.join(asdm[0], 'Main.xml')),
+                  '%s: ASDM kept (ASDM.xml, Main.xml)' % opt)
+        seen = {}
+        for st in STEPS:
+            out = os.path.join(ud, 'casa', 'logs', st + '.out')
+            text = open(out, errors='replace').read() if os.path.isfile(out) else ''
+            line = [l for l in text.splitlines() if l.startswith('launcher_shim: before ')]
+            seen[st] = line[0].split(': asdm ', 1)[1].split(';', 1)[0] if line else '?'
+        want_seen = {st: 'present' if st == '01-import' or 'asdm' not in gone else 'absent'
+                     for st in STEPS}
+        check(seen == want_seen, '%s: ASDM before each step %s' % (opt, seen))
+        # What stays: the contents, recorded to compare between the runs.
+        rec = inv[opt] = {}
+        if asdm:
+            rec['asdm'] = tree(asdm[0])
+        if 'intermediate' not in gone:
+            for p in sorted(inter):
+                rec[p] = tree(os.path.join(cd, p))
+            cal = os.path.join(cd, 'cal')
+            tabs = sorted(os.listdir(cal)) if os.path.isdir(cal) else []
+            check(all(is_table(os.path.join(cd, p)) for p in ('%s.ms' % uid, '%s.cal.ms' % uid))
+                  and 'bandpass.bcal' in tabs and any(t.endswith('.fcal') for t in tabs) and
+                  sum(t.endswith('.gcal') for t in tabs) >= 3 and
+                  all(is_table(os.path.join(cal, t)) for t in tabs),
+                  '%s: MS, split MS and calibration tables kept: %s' % (opt, tabs))
+        if 'images' not in gone:
+            idir = os.path.join(cd, 'images')
+            rec['images'] = tree(idir)
+            names = [f[:-len('.pbcor.fits')] for f in files]
+            exts = ('image', 'image.pbcor', 'pb', 'psf', 'residual', 'model', 'mask')
+            prods = [n + '.' + e for n in names for e in exts]
+            sc = sorted(os.path.basename(p) for p in glob.glob(os.path.join(idir, 'selfcal_*')))
+            check(all(is_table(os.path.join(idir, p)) for p in prods),
+                  '%s: CASA images kept (%d images of %d products)' % (opt, len(prods), len(names)))
+            check(len([x for x in sc if x.endswith('.gcal')]) == 2 and
+                  len([x for x in sc if x.endswith('.image')]) == 2 and
+                  all(is_table(os.path.join(idir, x)) for x in sc if x.endswith(('.gcal', '.image'))),
+                  '%s: self-calibration tables and images kept: %s' % (opt, sorted(x for x in sc if x.endswith(('.gcal', '.image')))))
+        # Always kept: FITS (unit and output directory), logs and results.
+        for where, d in (('casa/fits', os.path.join(cd, 'fits')),
+                         ('output fits', os.path.join(od, 'fits'))):
+            fl = sorted(os.listdir(d)) if os.path.isdir(d) else []
+            check(fl == sorted(files + [f[:-len('.pbcor.fits')] + '.pb.fits' for f in files]),
+                  '%s: %s holds the 2 pbcor + 2 pb FITS' % (opt, where))
+            rec[where] = fl
+        ol = sorted(os.listdir(os.path.join(od, 'logs'))) if os.path.isdir(os.path.join(od, 'logs')) else []
+        need = ['casa-%s.log' % st for st in STEPS] + \
+            ['%s.%s' % (st, x) for st in STEPS for x in ('py', 'out', 'err', 'json')] + \
+            ['casa-version.txt', 'meta.json', 'split.json', 'images.json']
+        check(all(n in ol for n in need), '%s: output logs kept (missing %s)'
+              % (opt, [n for n in need if n not in ol]))
+        rec['output logs'] = ol
+        rec['casa/logs'] = tree(os.path.join(cd, 'logs'))
+        check(all(os.path.isfile(os.path.join(cd, n)) for n in ('meta.json', 'split.json', 'images.json')),
+              '%s: meta.json, split.json, images.json kept in casa/' % opt)
+    # What an option keeps is the same as what the other runs keep: no
+    # option removes part of another's files.
+    keys = sorted(set(k for r in inv.values() for k in r))
+    for k in keys:
+        have = [opt for opt, _ in REMOVAL_RUNS if k in inv.get(opt, {})]
+        base = inv[have[0]][k]
+        same = all(inv[o][k] == base for o in have[1:])
+        check(same and (len(base) > 0 or k in ('casa/logs',)),
+              '%s: the same %d entries in the runs that keep it (%s)'
+              % (k, len(base), ', '.join(have)))
 
 
 # ---- failures ----------------------------------------------------------
@@ -536,7 +675,7 @@ def unavailable(a):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('what', choices=('accept', 'options', 'failures', 'mpilaunch', 'unavailable'))
+    ap.add_argument('what', choices=('accept', 'options', 'removal', 'failures', 'mpilaunch', 'unavailable'))
     ap.add_argument('sweep')
     ap.add_argument('data')
     ap.add_argument('--reference')
@@ -544,9 +683,9 @@ def main():
     ap.add_argument('--limit', type=int, default=90)
     ap.add_argument('--casa-python', help='the CASA venv python: check /runs casa_version')
     a = ap.parse_args()
-    {'accept': accept, 'options': options, 'failures': failures_,
+    {'accept': accept, 'options': options, 'removal': removal, 'failures': failures_,
      'mpilaunch': mpilaunch, 'unavailable': unavailable}[a.what](a)
-    if a.what != 'unavailable':
+    if a.what not in ('unavailable', 'removal'):
         runs_provenance(a)
     if failures:
         print('%d check(s) failed' % len(failures))

@@ -18,7 +18,13 @@ ASW_TEST_STALL="UNIT:STEP:TASK" with ASW_TEST_STALL_MARKER=PATH
     always lands in a running step (never after the step finished). If
     nobody kills it, the wall-time limit does, and the unit's reason says
     timeout instead of the signal: the test sees that.
+
+ASW_TEST_INVENTORY=1
+    before each step, print whether the unit's ASDM is there and what the
+    work directory (<unit>/casa) holds, so the removal scenario sees when a
+    removal option acted (remove_asdm: right after import).
 """
+import glob
 import os
 import runpy
 import sys
@@ -31,6 +37,13 @@ if 'OMPI_COMM_WORLD_SIZE' in os.environ:
           % (os.environ.get('OMPI_COMM_WORLD_RANK'), os.environ['OMPI_COMM_WORLD_SIZE'],
              os.environ.get('PMIX_NAMESPACE', '?')), flush=True)
 me = '%s:%s' % (os.environ.get('ASW_CASA_UNIT', ''), os.environ.get('ASW_CASA_STEP', ''))
+
+if os.environ.get('ASW_TEST_INVENTORY') == '1':
+    # The working directory is <unit>/casa (jobs/spawn.c).
+    asdm = glob.glob(os.path.join('..', '*', 'science_goal.*', '*', '*', 'raw', '*.asdm.sdm'))
+    print('launcher_shim: before %s: asdm %s; casa/ holds %s'
+          % (me, 'present' if asdm else 'absent', ' '.join(sorted(os.listdir('.')))),
+          flush=True)
 
 hang = os.environ.get('ASW_TEST_HANG', '')
 if hang and hang == me:
