@@ -245,7 +245,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c,
 
     if (!strcmp(url, "/file"))
         return fail ? send_status(c, 503, "Retry-After", "0")
-                    : serve_file(c, n, range, mode);
+                    : serve_file(c, nf, range, mode);
     if (!strcmp(url, "/m1/file"))
         return send_status(c, 503, NULL, NULL);
     if (!strcmp(url, "/m2/file"))
