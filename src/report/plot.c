@@ -952,6 +952,16 @@ static void dash(cairo_t *cr, int on)
     cairo_set_dash(cr, d, on ? 2 : 0, 0);
 }
 
+/* Stroke the current path in the series' colour, width and dash. */
+static void stroke_series(cairo_t *cr, const struct plot_series *s)
+{
+    set_rgb(cr, s->color, s->opacity);
+    cairo_set_line_width(cr, s->size);
+    dash(cr, s->dashed);
+    cairo_stroke(cr);
+    dash(cr, 0);
+}
+
 static void draw_series(cairo_t *cr, const struct plot_axes *a,
                         const struct plot_series *s)
 {
@@ -994,11 +1004,7 @@ static void draw_series(cairo_t *cr, const struct plot_axes *a,
                 cairo_move_to(cr, px, py);
             pen = 1;
         }
-        set_rgb(cr, s->color, s->opacity);
-        cairo_set_line_width(cr, s->size);
-        dash(cr, s->dashed);
-        cairo_stroke(cr);
-        dash(cr, 0);
+        stroke_series(cr, s);
         break;
     }
     case PLOT_STEP: {
@@ -1027,11 +1033,7 @@ static void draw_series(cairo_t *cr, const struct plot_axes *a,
             cairo_line_to(cr, map_x(a, xr), py);
             pen = 1;
         }
-        set_rgb(cr, s->color, s->opacity);
-        cairo_set_line_width(cr, s->size);
-        dash(cr, s->dashed);
-        cairo_stroke(cr);
-        dash(cr, 0);
+        stroke_series(cr, s);
         break;
     }
     case PLOT_BAND: {
@@ -1353,11 +1355,7 @@ static void draw_legend(cairo_t *cr, const struct plot_axes *a)
             } else if (s->kind == PLOT_LINE || s->kind == PLOT_STEP) {
                 cairo_move_to(cr, sx, cy);
                 cairo_line_to(cr, sx + 22, cy);
-                set_rgb(cr, s->color, s->opacity);
-                cairo_set_line_width(cr, s->size);
-                dash(cr, s->dashed);
-                cairo_stroke(cr);
-                dash(cr, 0);
+                stroke_series(cr, s);
                 if (s->legend_marker > 0) {
                     marker_path(cr, s->marker, sx + 11, cy, s->legend_marker);
                     set_rgb(cr, s->color, s->opacity);

@@ -25,13 +25,7 @@ trap cleanup EXIT
 asw_mpi_env
 arch=$(engine_clone_archive)
 
-asw_sim_start "$B" "$arch" "$work"
-engine_ini "$work/ref.ini" ref
-engine_run 3 "$work/ref.ini" "$work/ref.log" || fail "reference sweep failed"
-asw_sim_stop
-
-echo "/dataPortal/ rate_bps=300k" >"$work/faults"
-asw_sim_start "$B" "$arch" "$work" --faults "$work/faults"
+engine_ref_then_slow "$arch"
 engine_ini "$work/run.ini" run
 setsid mpirun -n 4 --oversubscribe "$ALMASWEEP" run --config "$work/run.ini" \
     2>"$work/run.log" &

@@ -79,6 +79,19 @@ engine_run() {
     fi
 }
 
+# engine_ref_then_slow ARCH: a reference sweep of ARCH on 3 ranks
+# ($work/ref.h5), then the simulator serving ARCH again at 300 kB/s per
+# connection ($work/faults), for the sweep that gets interrupted.
+engine_ref_then_slow() {
+    asw_sim_start "$B" "$1" "$work"
+    engine_ini "$work/ref.ini" ref
+    engine_run 3 "$work/ref.ini" "$work/ref.log" ||
+        fail "reference sweep failed"
+    asw_sim_stop
+    echo "/dataPortal/ rate_bps=300k" >"$work/faults"
+    asw_sim_start "$B" "$1" "$work" --faults "$work/faults"
+}
+
 # engine_same CAT REF: the same units and rows (read_catalogue.py).
 engine_same() {
     "$PY" "$READ_CAT" "$1" --same-as "$2" --min-images 1 >"$work/same.out" ||

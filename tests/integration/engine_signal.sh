@@ -33,13 +33,7 @@ asw_mpi_env
 # must be quick (it takes ~0.2 s here). USR1 is relayed alone.
 arch=$(engine_clone_archive)
 
-asw_sim_start "$B" "$arch" "$work"
-engine_ini "$work/ref.ini" ref
-engine_run 3 "$work/ref.ini" "$work/ref.log" || fail "reference sweep failed"
-asw_sim_stop
-
-echo "/dataPortal/ rate_bps=300k" >"$work/faults"
-asw_sim_start "$B" "$arch" "$work" --faults "$work/faults"
+engine_ref_then_slow "$arch"
 engine_ini "$work/run.ini" run "on_signal = $mode"
 if [ "$ranks" = 0 ]; then
     "$ALMASWEEP" run --config "$work/run.ini" 2>"$work/run.log" &
